@@ -1,0 +1,161 @@
+//! The errors oneshot operations return.
+
+use core::fmt;
+
+/// The value could not be sent because the receiver was dropped or closed.
+///
+/// The value comes back inside the error, so nothing is lost.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = ripcord::oneshot::channel();
+/// drop(rx);
+/// let err = tx.send(String::from("report")).unwrap_err();
+/// assert_eq!(err.to_string(), "sending on a closed oneshot channel");
+/// assert_eq!(err.into_inner(), "report");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SendError<T>(pub T);
+
+impl<T> SendError<T> {
+    /// Returns the value that could not be sent.
+    ///
+    /// ```
+    /// let (tx, rx) = ripcord::oneshot::channel();
+    /// drop(rx);
+    /// assert_eq!(tx.send(7).unwrap_err().into_inner(), 7);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendError { .. }")
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("sending on a closed oneshot channel")
+    }
+}
+
+impl<T> core::error::Error for SendError<T> {}
+
+/// No value will ever arrive: the sender was dropped without sending, the
+/// receiver was closed before a value was sent, or the value was already
+/// received.
+///
+/// # Examples
+///
+/// ```
+/// use ripcord::oneshot::{self, RecvError};
+///
+/// let (tx, rx) = oneshot::channel::<u32>();
+/// drop(tx);
+/// assert_eq!(rx.recv(), Err(RecvError));
+/// assert_eq!(RecvError.to_string(), "receiving on a closed oneshot channel");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecvError;
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("receiving on a closed oneshot channel")
+    }
+}
+
+impl core::error::Error for RecvError {}
+
+/// Why [`Receiver::try_recv`](super::Receiver::try_recv) returned no value.
+///
+/// # Examples
+///
+/// ```
+/// use ripcord::oneshot::{self, TryRecvError};
+///
+/// let (tx, mut rx) = oneshot::channel::<u32>();
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+/// drop(tx);
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TryRecvError {
+    /// No value yet, but the sender may still send one.
+    Empty,
+    /// No value will ever arrive (see [`RecvError`]).
+    Disconnected,
+}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryRecvError::Empty => f.write_str("receiving on an empty oneshot channel"),
+            TryRecvError::Disconnected => f.write_str("receiving on a closed oneshot channel"),
+        }
+    }
+}
+
+impl core::error::Error for TryRecvError {}
+
+impl From<RecvError> for TryRecvError {
+    /// ```
+    /// use ripcord::oneshot::{RecvError, TryRecvError};
+    /// assert_eq!(TryRecvError::from(RecvError), TryRecvError::Disconnected);
+    /// ```
+    fn from(_: RecvError) -> Self {
+        TryRecvError::Disconnected
+    }
+}
+
+/// Why [`Receiver::recv_timeout`](super::Receiver::recv_timeout) or
+/// [`recv_deadline`](super::Receiver::recv_deadline) returned no value.
+///
+/// # Examples
+///
+/// ```
+/// use ripcord::oneshot::{self, RecvTimeoutError};
+/// use std::time::Duration;
+///
+/// let (tx, mut rx) = oneshot::channel::<u32>();
+/// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+/// drop(tx);
+/// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Disconnected));
+/// ```
+#[cfg(feature = "std")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecvTimeoutError {
+    /// The time ran out first; the receiver is still usable.
+    Timeout,
+    /// No value will ever arrive (see [`RecvError`]).
+    Disconnected,
+}
+
+#[cfg(feature = "std")]
+impl fmt::Display for RecvTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvTimeoutError::Timeout => f.write_str("timed out waiting on a oneshot channel"),
+            RecvTimeoutError::Disconnected => {
+                f.write_str("receiving on a closed oneshot channel")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl core::error::Error for RecvTimeoutError {}
+
+#[cfg(feature = "std")]
+impl From<RecvError> for RecvTimeoutError {
+    /// ```
+    /// use ripcord::oneshot::{RecvError, RecvTimeoutError};
+    /// assert_eq!(RecvTimeoutError::from(RecvError), RecvTimeoutError::Disconnected);
+    /// ```
+    fn from(_: RecvError) -> Self {
+        RecvTimeoutError::Disconnected
+    }
+}

@@ -1,0 +1,401 @@
+//! The receiving half.
+
+use core::fmt;
+use core::future::Future;
+use core::marker::PhantomData;
+use core::pin::Pin;
+use core::ptr::NonNull;
+use core::task::{Context, Poll};
+
+use super::error::{RecvError, TryRecvError};
+use super::state::{self, Block, RX, RX_CLOSED, RX_READY, Release, TX_CLOSED, VALUE};
+use crate::wait::NewWaiter;
+
+#[cfg(feature = "std")]
+use super::error::RecvTimeoutError;
+#[cfg(feature = "std")]
+use std::time::{Duration, Instant};
+
+/// The receiving half of a oneshot channel, created by [`channel`](super::channel).
+///
+/// It receives at most one value, in whichever way suits the caller, and the
+/// ways can be mixed on the same receiver:
+///
+/// | method | blocks | cancel-safe |
+/// |---|---|---|
+/// | [`try_recv`](Receiver::try_recv) | no | — |
+/// | `(&mut rx).await`, [`poll_recv`](Receiver::poll_recv) | no (async) | yes |
+/// | [`recv_timeout`](Receiver::recv_timeout), [`recv_deadline`](Receiver::recv_deadline) | the thread, up to a limit | yes: a timeout leaves it usable |
+/// | [`recv`](Receiver::recv) | the thread | — (consumes the receiver) |
+///
+/// Once it has produced its answer (a value, or "disconnected") the receiver is
+/// *terminated*: it has already released the channel's memory, and every
+/// further attempt reports [`RecvError`] / `Disconnected`, never a panic.
+///
+/// `Receiver<T>` is one pointer wide, and `Option<Receiver<T>>` too.
+///
+/// # Examples
+///
+/// Awaiting, timing out, then blocking on the same receiver:
+///
+/// ```
+/// use std::time::Duration;
+/// use ripcord::oneshot::{self, RecvTimeoutError};
+///
+/// let (tx, mut rx) = oneshot::channel();
+/// // An async wait that loses a race leaves the receiver intact...
+/// let lost = futures::future::select(&mut rx, futures::future::ready(()));
+/// futures::executor::block_on(lost);
+/// // ...so does a blocking wait that times out...
+/// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+/// std::thread::spawn(move || tx.send("finally").unwrap());
+/// // ...and it can still be awaited.
+/// assert_eq!(futures::executor::block_on(&mut rx), Ok("finally"));
+/// assert!(rx.is_terminated());
+/// ```
+pub struct Receiver<T> {
+    /// The channel's block, or `state::terminated()` once the answer is out.
+    block: NonNull<Block<T>>,
+    _owns: PhantomData<T>,
+}
+
+// SAFETY: a `Receiver` takes a `T` that was produced on the sender's thread, so
+// `T: Send` is required and sufficient; it never shares `&T` with the sender.
+unsafe impl<T: Send> Send for Receiver<T> {}
+// SAFETY: every method that changes the channel takes `&mut self` or `self`;
+// through `&Receiver` one can only read the state word atomically
+// (`is_closed`, `has_message`, `is_terminated`), which is safe from any thread.
+unsafe impl<T: Send> Sync for Receiver<T> {}
+// The receiver never pins its value (it lives in the heap block, and is moved
+// out only by value), so it can be awaited by `&mut` whatever `T` is.
+impl<T> Unpin for Receiver<T> {}
+
+impl<T> Receiver<T> {
+    pub(super) fn new(block: NonNull<Block<T>>) -> Self {
+        Receiver {
+            block,
+            _owns: PhantomData,
+        }
+    }
+
+    /// The live block, or `None` once terminated.
+    #[inline(always)]
+    fn live(&self) -> Option<&Block<T>> {
+        if self.block == state::terminated() {
+            None
+        } else {
+            // SAFETY: a non-terminated receiver keeps its block alive.
+            Some(unsafe { self.block.as_ref() })
+        }
+    }
+
+    /// Takes the answer out of a ready `state` and lets go of the block.
+    ///
+    /// # Safety
+    /// The receiver is live and `state` (loaded by it) has a `RX_READY` bit.
+    #[inline]
+    unsafe fn complete(&mut self, state: usize) -> Result<T, RecvError> {
+        let block = self.block;
+        self.block = state::terminated();
+        let value = if state & VALUE != 0 {
+            // SAFETY: `VALUE` was set when we loaded `state`; the slot is ours.
+            Some(unsafe { block.as_ref().read_value() })
+        } else {
+            None
+        };
+        let detach = Release {
+            set: 0,
+            clear: if value.is_some() { VALUE } else { 0 },
+            fail_if: 0,
+            detach: true,
+        };
+        // SAFETY: we were the live receiver; `self.block` no longer points at it.
+        if let Ok(Some(waiter)) = unsafe { Block::release(block, RX, detach) } {
+            waiter.wake();
+        }
+        value.ok_or(RecvError)
+    }
+
+    /// Takes the value if it is there, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if the value may still come;
+    /// [`TryRecvError::Disconnected`] if it never will (the sender was dropped,
+    /// the receiver was closed with no value, or the value was already taken).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ripcord::oneshot::{self, TryRecvError};
+    ///
+    /// let (tx, mut rx) = oneshot::channel();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send(5).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(5));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    /// ```
+    #[inline]
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        let Some(block) = self.live() else {
+            return Err(TryRecvError::Disconnected);
+        };
+        let state = block.state();
+        if state & RX_READY == 0 {
+            return Err(TryRecvError::Empty);
+        }
+        // SAFETY: live receiver, ready state.
+        unsafe { self.complete(state) }.map_err(TryRecvError::from)
+    }
+
+    /// Polls for the value.
+    ///
+    /// On `Pending` the task's waker is stored (replacing an earlier one unless
+    /// it would wake the same task) and woken when the value arrives or the
+    /// sender is dropped. Polling again after `Ready` returns
+    /// `Ready(Err(RecvError))`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let (tx, mut rx) = ripcord::oneshot::channel();
+    /// tx.send(1).unwrap();
+    /// assert_eq!(poll_fn(|cx| rx.poll_recv(cx)).await, Ok(1));
+    /// # });
+    /// ```
+    #[inline]
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        let Some(block) = self.live() else {
+            return Poll::Ready(Err(RecvError));
+        };
+        // SAFETY: we are the live receiver.
+        match unsafe { block.register(RX, NewWaiter::Task(cx.waker())) } {
+            Ok(()) => Poll::Pending,
+            // SAFETY: live receiver, ready state.
+            Err(state) => Poll::Ready(unsafe { self.complete(state) }),
+        }
+    }
+
+    /// Blocks the thread until the value arrives, consuming the receiver.
+    ///
+    /// It works from any thread, including inside an async runtime, where it
+    /// never panics, but there it blocks that worker thread (and, on a
+    /// single-threaded runtime, everything else on it): in async code, await
+    /// the receiver instead.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] if no value will ever arrive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ripcord::oneshot::channel();
+    /// std::thread::spawn(move || tx.send("hello").unwrap());
+    /// assert_eq!(rx.recv(), Ok("hello"));
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn recv(mut self) -> Result<T, RecvError> {
+        self.recv_until(None).map_err(|_| RecvError)
+    }
+
+    /// Blocks the thread until the value arrives or `timeout` elapses.
+    ///
+    /// After a timeout the receiver is as good as new: it can wait again,
+    /// be awaited, or be polled. A value that is already there is returned even
+    /// for a zero timeout. A timeout too large to represent (such as
+    /// `Duration::MAX`) waits forever. Blocking rules as for [`recv`](Receiver::recv).
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] when time ran out (nothing is lost: the
+    /// value can still be received later); [`RecvTimeoutError::Disconnected`]
+    /// if no value will ever arrive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ripcord::oneshot::{self, RecvTimeoutError};
+    ///
+    /// let (tx, mut rx) = oneshot::channel();
+    /// assert_eq!(rx.recv_timeout(Duration::ZERO), Err(RecvTimeoutError::Timeout));
+    /// tx.send(3).unwrap();
+    /// assert_eq!(rx.recv_timeout(Duration::ZERO), Ok(3));
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_until(crate::wait::deadline_after(timeout))
+    }
+
+    /// Blocks the thread until the value arrives or `deadline` passes.
+    ///
+    /// Same rules as [`recv_timeout`](Receiver::recv_timeout); a deadline in the
+    /// past checks once without blocking.
+    ///
+    /// # Errors
+    ///
+    /// As for [`recv_timeout`](Receiver::recv_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use ripcord::oneshot::{self, RecvTimeoutError};
+    ///
+    /// let (_tx, mut rx) = oneshot::channel::<()>();
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(rx.recv_deadline(deadline), Err(RecvTimeoutError::Timeout));
+    /// assert!(Instant::now() >= deadline);
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn recv_deadline(&mut self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Some(deadline))
+    }
+
+    #[cfg(feature = "std")]
+    fn recv_until(&mut self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let Some(block) = self.live() else {
+            return Err(RecvTimeoutError::Disconnected);
+        };
+        // SAFETY: we are the live receiver.
+        match unsafe { block.wait(RX, deadline) } {
+            // SAFETY: live receiver, ready state.
+            Some(state) => unsafe { self.complete(state) }.map_err(RecvTimeoutError::from),
+            None => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    /// Closes the channel: from now on [`Sender::send`](super::Sender::send)
+    /// fails and hands its value back, and a sender waiting in
+    /// [`closed`](super::Sender::closed) is woken.
+    ///
+    /// A value sent before `close` is kept and can still be received; without
+    /// one, receiving reports disconnection right away. Closing twice, or
+    /// closing a terminated receiver, does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ripcord::oneshot::{self, TryRecvError};
+    ///
+    /// let (tx, mut rx) = oneshot::channel::<u8>();
+    /// rx.close();
+    /// assert!(tx.is_closed());
+    /// assert_eq!(tx.send(1).unwrap_err().into_inner(), 1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    /// ```
+    pub fn close(&mut self) {
+        if self.live().is_none() {
+            return;
+        }
+        let close = Release {
+            set: 0,
+            clear: 0,
+            fail_if: RX_CLOSED,
+            detach: false,
+        };
+        // SAFETY: we are the live receiver and stay attached.
+        if let Ok(Some(waiter)) = unsafe { Block::release(self.block, RX, close) } {
+            waiter.wake();
+        }
+    }
+
+    /// Returns `true` if receiving can no longer succeed: the sender was dropped
+    /// without sending, the receiver was closed with no value, or the value was
+    /// already received.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ripcord::oneshot::channel::<u8>();
+    /// assert!(!rx.is_closed());
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    #[inline]
+    pub fn is_closed(&self) -> bool {
+        match self.live() {
+            None => true,
+            Some(block) => {
+                let state = block.state();
+                state & VALUE == 0 && state & (TX_CLOSED | RX_CLOSED) != 0
+            }
+        }
+    }
+
+    /// Returns `true` if a value is waiting to be received.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, mut rx) = ripcord::oneshot::channel();
+    /// assert!(!rx.has_message());
+    /// tx.send(1).unwrap();
+    /// assert!(rx.has_message());
+    /// rx.try_recv().unwrap();
+    /// assert!(!rx.has_message());
+    /// ```
+    #[inline]
+    pub fn has_message(&self) -> bool {
+        self.live().is_some_and(|block| block.state() & VALUE != 0)
+    }
+
+    /// Returns `true` once the receiver has produced its answer (a value or a
+    /// disconnection). A terminated receiver has already freed the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, mut rx) = ripcord::oneshot::channel::<u8>();
+    /// drop(tx);
+    /// assert!(!rx.is_terminated());
+    /// assert!(rx.try_recv().is_err());
+    /// assert!(rx.is_terminated());
+    /// ```
+    #[inline]
+    pub fn is_terminated(&self) -> bool {
+        self.live().is_none()
+    }
+}
+
+impl<T> Future for Receiver<T> {
+    type Output = Result<T, RecvError>;
+
+    /// Same as [`Receiver::poll_recv`]. Awaiting `&mut rx` is cancel-safe.
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.poll_recv(cx)
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if self.live().is_none() {
+            return;
+        }
+        let dropped = Release {
+            set: 0,
+            clear: 0,
+            fail_if: 0,
+            detach: true,
+        };
+        // SAFETY: the receiver is going away and does not touch the block again.
+        if let Ok(Some(waiter)) = unsafe { Block::release(self.block, RX, dropped) } {
+            waiter.wake();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("has_message", &self.has_message())
+            .field("is_closed", &self.is_closed())
+            .field("is_terminated", &self.is_terminated())
+            .finish()
+    }
+}

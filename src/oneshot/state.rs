@@ -1,0 +1,418 @@
+//! The oneshot state machine: one heap block, one atomic word.
+//!
+//! Everything a oneshot channel shares lives in a single [`Block`]: the state
+//! word, a slot for the value, and one waiter slot per side. This file is the
+//! only place that reads or writes them; [`Sender`](super::Sender) and
+//! [`Receiver`](super::Receiver) are thin handles that call in here.
+//!
+//! # State bits
+//!
+//! | bit | name         | set by                                   | cleared by                                                      | what setting it publishes |
+//! |-----|--------------|------------------------------------------|-----------------------------------------------------------------|---------------------------|
+//! | 0   | `RX_WAITING` | receiver, registering a task or thread   | receiver (reclaims its own waiter) or sender (takes it to wake) | the receiver's waiter slot |
+//! | 1   | `TX_WAITING` | sender, registering in `closed()`        | sender (reclaims its own waiter) or receiver (takes it to wake) | the sender's waiter slot |
+//! | 2   | `VALUE`      | sender, in `send`                        | receiver, when it takes the value                               | the value slot |
+//! | 3   | `TX_CLOSED`  | sender, in `send` or drop                | never                                                           | "no value will arrive after this" |
+//! | 4   | `TX_DONE`    | sender, last step of `send`/drop         | never                                                           | "the sender never touches the block again" |
+//! | 5   | `RX_CLOSED`  | receiver, in `close`, drop or completion | never                                                           | "a send from now on fails" |
+//! | 6   | `RX_DONE`    | receiver, last step of drop/completion   | never                                                           | "the receiver never touches the block again" |
+//!
+//! # Ownership rules
+//!
+//! - The **value slot** belongs to the sender until `VALUE` is set, then to the
+//!   receiver (which clears `VALUE` when it moves the value out).
+//! - A **waiter slot** belongs to its own side while its `*_WAITING` bit is clear.
+//!   While the bit is set the slot is shared: both sides may read it (the owner
+//!   only to compare wakers), and whoever clears the bit with a successful
+//!   compare-and-swap takes ownership of the waiter inside.
+//! - The **block** is freed by whichever side sets the second `*_DONE` bit, that
+//!   is, the side whose own `*_DONE` read-modify-write observes the other's. No
+//!   reference count is needed: exactly one of the two RMWs sees the other.
+//!
+//! # Transitions
+//!
+//! Every change is one compare-and-swap (CAS) with `AcqRel` ordering on the
+//! state word, so each side sees everything the other published before it.
+//!
+//! | who, when                | requires            | CAS sets / clears                                                      | afterwards |
+//! |--------------------------|---------------------|------------------------------------------------------------------------|------------|
+//! | receiver registers       | not ready¹          | `+RX_WAITING` (after reclaiming an older waiter with `-RX_WAITING`)    | `Pending` |
+//! | sender registers         | not `RX_CLOSED`     | `+TX_WAITING` (likewise)                                               | `Pending` |
+//! | a blocked side times out | its bit still set   | `-*_WAITING`                                                           | drops its waiter; if the bit was already gone, the other side finished and the result is read instead |
+//! | sender sends             | not `RX_CLOSED`     | `+VALUE +TX_CLOSED`, takes both waiters (`-RX_WAITING -TX_WAITING`), `+TX_DONE` if it took none | moves taken waiters out, then `+TX_DONE` (second RMW); wakes the receiver's waiter last |
+//! | sender drops             | —                   | `+TX_CLOSED`, takes both waiters, `+TX_DONE` if it took none           | same as send |
+//! | receiver closes          | —                   | `+RX_CLOSED`, takes `TX_WAITING`                                       | wakes the sender's waiter |
+//! | receiver drops/completes | —                   | `+RX_CLOSED -VALUE`², takes both waiters, `+RX_DONE` if it took none   | moves taken waiters out, then `+RX_DONE`; wakes the sender's waiter last |
+//!
+//! ¹ The receiver is *ready* when any of `VALUE`, `TX_CLOSED`, `RX_CLOSED` is set:
+//!   there is a value to take, or none can ever arrive.
+//! ² `-VALUE` only when the receiver has just moved the value out.
+//!
+//! Whoever sets its `*_DONE` bit and sees the other side's already set frees the
+//! block, dropping whatever the final state says is still inside (an untaken
+//! value, a waiter that was registered and never taken). When the other side's
+//! `*_DONE` is already visible before any CAS, a side is the sole owner and
+//! frees without writing the state at all (the common "send, then receive" path
+//! costs the receiver one load).
+//!
+//! No step waits for the other side: the two-RMW path (taking a waiter, moving
+//! it out, then setting `*_DONE`) exists precisely so that the side that wakes
+//! never has to wait for, or spin on, the side being woken.
+
+use core::mem::MaybeUninit;
+use core::ptr::{self, NonNull};
+
+use crate::loom::{AtomicUsize, Ordering, UnsafeCell};
+use crate::wait::{NewWaiter, Waiter};
+#[allow(unused_imports)]
+use alloc::boxed::Box;
+
+/// The receiver has registered a waiter.
+pub(crate) const RX_WAITING: usize = 1 << 0;
+/// The sender has registered a waiter (in `closed`).
+pub(crate) const TX_WAITING: usize = 1 << 1;
+/// The value slot holds a value.
+pub(crate) const VALUE: usize = 1 << 2;
+/// The sender has sent or been dropped.
+pub(crate) const TX_CLOSED: usize = 1 << 3;
+/// The sender will not touch the block again.
+pub(crate) const TX_DONE: usize = 1 << 4;
+/// The receiver has closed the channel or been dropped.
+pub(crate) const RX_CLOSED: usize = 1 << 5;
+/// The receiver will not touch the block again.
+pub(crate) const RX_DONE: usize = 1 << 6;
+
+/// When any of these is set the receiver has its answer: a value, or "none will
+/// come".
+pub(crate) const RX_READY: usize = VALUE | TX_CLOSED | RX_CLOSED;
+/// When this is set the sender's `closed()` has its answer.
+pub(crate) const TX_READY: usize = RX_CLOSED;
+
+/// The bits one side owns, so that both sides share one implementation of
+/// registering, unregistering and releasing.
+#[derive(Clone, Copy)]
+pub(crate) struct Side {
+    waiting: usize,
+    closed: usize,
+    done: usize,
+    ready: usize,
+}
+
+impl Side {
+    /// The other side.
+    #[inline(always)]
+    fn other(self) -> Side {
+        if self.waiting == RX_WAITING { TX } else { RX }
+    }
+}
+
+/// The receiving side's bits.
+pub(crate) const RX: Side = Side {
+    waiting: RX_WAITING,
+    closed: RX_CLOSED,
+    done: RX_DONE,
+    ready: RX_READY,
+};
+
+/// The sending side's bits.
+pub(crate) const TX: Side = Side {
+    waiting: TX_WAITING,
+    closed: TX_CLOSED,
+    done: TX_DONE,
+    ready: TX_READY,
+};
+
+/// What a side does to the state when it lets go (see the transition table).
+#[derive(Clone, Copy)]
+pub(crate) struct Release {
+    /// Extra bits to set besides the side's `closed` bit (`VALUE` for a send).
+    pub(crate) set: usize,
+    /// Bits to clear (`VALUE` when the receiver has just moved it out).
+    pub(crate) clear: usize,
+    /// Give up without changing anything if any of these bits is set.
+    pub(crate) fail_if: usize,
+    /// Whether the handle lets go of the block (sets its `done` bit).
+    pub(crate) detach: bool,
+}
+
+/// The shared heap block of one channel.
+pub(crate) struct Block<T> {
+    state: AtomicUsize,
+    value: UnsafeCell<MaybeUninit<T>>,
+    rx_waiter: UnsafeCell<MaybeUninit<Waiter>>,
+    tx_waiter: UnsafeCell<MaybeUninit<Waiter>>,
+}
+
+/// The address a terminated receiver points at instead of a freed block.
+///
+/// A static's address can never be handed out by the allocator, so it can't be
+/// confused with a live block; it is compared, never dereferenced.
+static TERMINATED: u8 = 0;
+
+/// A pointer no block ever has; a receiver that has its answer holds it.
+#[inline(always)]
+pub(crate) fn terminated<T>() -> NonNull<Block<T>> {
+    NonNull::from(&TERMINATED).cast()
+}
+
+impl<T> Block<T> {
+    /// Allocates a fresh block: the channel's one and only allocation.
+    pub(crate) fn alloc() -> NonNull<Self> {
+        let block = Box::new(Block {
+            state: AtomicUsize::new(0),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+            rx_waiter: UnsafeCell::new(MaybeUninit::uninit()),
+            tx_waiter: UnsafeCell::new(MaybeUninit::uninit()),
+        });
+        // SAFETY: `Box::into_raw` never returns null.
+        unsafe { NonNull::new_unchecked(Box::into_raw(block)) }
+    }
+
+    /// The current state.
+    #[inline(always)]
+    pub(crate) fn state(&self) -> usize {
+        self.state.load(Ordering::Acquire)
+    }
+
+    #[inline(always)]
+    fn cas(&self, current: usize, new: usize) -> Result<usize, usize> {
+        self.state
+            .compare_exchange(current, new, Ordering::AcqRel, Ordering::Acquire)
+    }
+
+    #[inline(always)]
+    fn slot(&self, side: Side) -> &UnsafeCell<MaybeUninit<Waiter>> {
+        if side.waiting == RX_WAITING {
+            &self.rx_waiter
+        } else {
+            &self.tx_waiter
+        }
+    }
+
+    /// Moves the waiter out of `side`'s slot.
+    ///
+    /// # Safety
+    /// The caller owns the slot (see the ownership rules) and it holds a waiter.
+    #[inline(always)]
+    unsafe fn take_waiter(&self, side: Side) -> Waiter {
+        // SAFETY: by the caller's contract the slot is initialized and ours.
+        self.slot(side)
+            .with(|p| unsafe { ptr::read(p).assume_init() })
+    }
+
+    /// Writes the value into its slot.
+    ///
+    /// # Safety
+    /// Only the sender, before it sets `VALUE`, with the slot empty.
+    #[inline(always)]
+    pub(crate) unsafe fn write_value(&self, value: T) {
+        // SAFETY: the slot belongs to the sender until `VALUE` is published.
+        self.value
+            .with_mut(|p| unsafe { (*p).write(value) });
+    }
+
+    /// Moves the value out of its slot.
+    ///
+    /// # Safety
+    /// The slot holds a value the caller owns: the receiver after observing
+    /// `VALUE`, or the sender taking back a value it never published.
+    #[inline(always)]
+    pub(crate) unsafe fn read_value(&self) -> T {
+        // SAFETY: by the caller's contract the slot is initialized and ours.
+        self.value
+            .with(|p| unsafe { ptr::read(p).assume_init() })
+    }
+
+    /// Registers `new` as `side`'s waiter, unless `side` is already ready.
+    ///
+    /// Returns `Ok(())` when the waiter is registered (the caller returns
+    /// `Pending` or parks) and `Err(state)` with a ready state otherwise. If the
+    /// same task is already registered nothing is written at all.
+    ///
+    /// # Safety
+    /// Called only by the handle of `side`, which must not be detached.
+    pub(crate) unsafe fn register(&self, side: Side, new: NewWaiter<'_>) -> Result<(), usize> {
+        let slot = self.slot(side);
+        let mut state = self.state();
+        if state & side.ready != 0 {
+            return Err(state);
+        }
+        if state & side.waiting != 0 {
+            // A waiter of ours is published. Comparing it in place is a read that
+            // can only race with the other side's read when it takes it (see
+            // `NewWaiter::is_stored_in`); if it is taken, the new waiter is the
+            // same task, so the wake-up reaches it anyway.
+            // SAFETY: the bit is set, so the slot is initialized and stays
+            // allocated (we have not let go of the block).
+            if slot.with(|p| new.is_stored_in(unsafe { (*p).assume_init_ref() })) {
+                return Ok(());
+            }
+            // A different waiter: reclaim the slot, then replace it below.
+            loop {
+                match self.cas(state, state & !side.waiting) {
+                    Ok(_) => {
+                        state &= !side.waiting;
+                        // SAFETY: we cleared the bit, so the waiter is ours.
+                        drop(unsafe { self.take_waiter(side) });
+                        break;
+                    }
+                    // The other side only clears our bit while making us ready.
+                    Err(actual) if actual & side.ready != 0 => return Err(actual),
+                    Err(actual) => state = actual,
+                }
+            }
+        }
+        // SAFETY: the bit is clear, so the slot is ours and empty.
+        slot.with_mut(|p| unsafe { (*p).write(new.to_waiter()) });
+        loop {
+            match self.cas(state, state | side.waiting) {
+                Ok(_) => return Ok(()),
+                Err(actual) if actual & side.ready != 0 => {
+                    // Never published: the waiter is still ours to drop.
+                    // SAFETY: we wrote it above and never set the bit.
+                    drop(unsafe { self.take_waiter(side) });
+                    return Err(actual);
+                }
+                Err(actual) => state = actual,
+            }
+        }
+    }
+
+    /// Withdraws `side`'s registered waiter (a blocking wait timed out).
+    ///
+    /// Returns `Ok(())` if the waiter was withdrawn and dropped, or `Err(state)`
+    /// when the other side took it first, in which case `state` is ready.
+    ///
+    /// # Safety
+    /// Called only by the handle of `side`, which must not be detached.
+    #[cfg(feature = "std")]
+    unsafe fn unregister(&self, side: Side) -> Result<(), usize> {
+        let mut state = self.state();
+        while state & side.waiting != 0 {
+            match self.cas(state, state & !side.waiting) {
+                Ok(_) => {
+                    // SAFETY: we cleared the bit, so the waiter is ours.
+                    drop(unsafe { self.take_waiter(side) });
+                    return Ok(());
+                }
+                Err(actual) => state = actual,
+            }
+        }
+        Err(state)
+    }
+
+    /// Blocks the calling thread until `side` is ready or `deadline` passes.
+    ///
+    /// Returns the ready state, or `None` on timeout (with nothing left
+    /// registered). A state that is ready is returned even when the deadline
+    /// has already passed.
+    ///
+    /// # Safety
+    /// Called only by the handle of `side`, which must not be detached.
+    #[cfg(feature = "std")]
+    pub(crate) unsafe fn wait(
+        &self,
+        side: Side,
+        deadline: Option<std::time::Instant>,
+    ) -> Option<usize> {
+        // SAFETY: forwarded caller contract.
+        if let Err(state) = unsafe { self.register(side, NewWaiter::Thread) } {
+            return Some(state);
+        }
+        loop {
+            if !crate::wait::park_until(deadline) {
+                // SAFETY: forwarded caller contract.
+                return match unsafe { self.unregister(side) } {
+                    Ok(()) => None,
+                    Err(state) => Some(state),
+                };
+            }
+            let state = self.state();
+            if state & side.ready != 0 {
+                // The other side made us ready, and took our waiter doing so.
+                return Some(state);
+            }
+        }
+    }
+
+    /// Lets `side` go as `how` says (see the transition table).
+    ///
+    /// Returns the other side's waiter, taken out of the block, for the caller to
+    /// wake (the block may already be freed by then). Returns `Err(())` without
+    /// changing anything if a `fail_if` bit is set.
+    ///
+    /// # Safety
+    /// `this` is a live block and the caller is the handle of `side`. If
+    /// `how.detach`, the handle must not touch the block afterwards: it may be
+    /// freed by the time this returns.
+    pub(crate) unsafe fn release(
+        this: NonNull<Self>,
+        side: Side,
+        how: Release,
+    ) -> Result<Option<Waiter>, ()> {
+        let other = side.other();
+        // SAFETY: live block; this reference is not used after our `done` bit is
+        // published (the other side may free the block from then on).
+        let block = unsafe { this.as_ref() };
+        let mut state = block.state();
+        let (prev, new) = loop {
+            if state & how.fail_if != 0 {
+                return Err(());
+            }
+            if how.detach && state & other.done != 0 {
+                // The other side is gone for good: the block is ours alone.
+                // SAFETY: nobody else can reach the block any more.
+                unsafe { Self::free(this, state & !how.clear) };
+                return Ok(None);
+            }
+            // Take the other side's waiter to wake it; when detaching, also take
+            // back our own. `done` waits until the taken waiters are out.
+            let take = other.waiting | if how.detach { side.waiting } else { 0 };
+            let taken = state & take;
+            let mut new = (state | side.closed | how.set) & !how.clear & !taken;
+            if how.detach && taken == 0 {
+                new |= side.done;
+            }
+            match block.cas(state, new) {
+                Ok(_) => break (state, new),
+                Err(actual) => state = actual,
+            }
+        };
+        // SAFETY (both): we cleared these bits, so the waiters are ours.
+        let other_waiter = (prev & other.waiting != 0).then(|| unsafe { block.take_waiter(other) });
+        let own_waiter = (prev & side.waiting != 0 && how.detach)
+            .then(|| unsafe { block.take_waiter(side) });
+        if how.detach && new & side.done == 0 {
+            // The waiters are out of the block; now we may let go of it. (When
+            // the CAS above already set `done`, the other side was not done:
+            // that was checked before it, so it will free the block.)
+            let before = block.state.fetch_or(side.done, Ordering::AcqRel);
+            if before & other.done != 0 {
+                // SAFETY: the other side was done first, so we are the last.
+                unsafe { Self::free(this, before | side.done) };
+            }
+        }
+        drop(own_waiter);
+        Ok(other_waiter)
+    }
+
+    /// Frees the block, dropping what `state` says is still inside.
+    ///
+    /// # Safety
+    /// Both sides are done with the block (or the caller is the last one), and
+    /// `state` is its final state.
+    unsafe fn free(this: NonNull<Self>, state: usize) {
+        // SAFETY: allocated by `alloc` with `Box`; nobody else can reach it.
+        let block = unsafe { Box::from_raw(this.as_ptr()) };
+        if state & VALUE != 0 {
+            // SAFETY: `VALUE` says the slot holds a value nobody took.
+            drop(unsafe { block.read_value() });
+        }
+        for side in [RX, TX] {
+            if state & side.waiting != 0 {
+                // SAFETY: the bit says the slot holds a waiter nobody took.
+                drop(unsafe { block.take_waiter(side) });
+            }
+        }
+    }
+}
