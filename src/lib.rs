@@ -29,4 +29,15 @@ extern crate alloc;
 mod loom;
 mod wait;
 
+#[cfg(feature = "std")]
+pub mod cancel;
 pub mod oneshot;
+#[cfg(feature = "std")]
+pub mod shutdown;
+pub mod time;
+
+#[cfg(feature = "std")]
+pub use cancel::CancelReason;
+#[cfg(feature = "std")]
+pub use time::Cancelled;
+pub use time::Elapsed;

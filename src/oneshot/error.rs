@@ -139,9 +139,7 @@ impl fmt::Display for RecvTimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RecvTimeoutError::Timeout => f.write_str("timed out waiting on a oneshot channel"),
-            RecvTimeoutError::Disconnected => {
-                f.write_str("receiving on a closed oneshot channel")
-            }
+            RecvTimeoutError::Disconnected => f.write_str("receiving on a closed oneshot channel"),
         }
     }
 }

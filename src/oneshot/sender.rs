@@ -93,7 +93,10 @@ impl<T> Sender<T> {
         let mut value = Some(value);
         if this.block().state() & RX_CLOSED == 0 {
             // SAFETY: `VALUE` is not set, so the slot is ours; `value` is `Some`.
-            unsafe { this.block().write_value(value.take().unwrap_or_else(|| unreachable!())) };
+            unsafe {
+                this.block()
+                    .write_value(value.take().unwrap_or_else(|| unreachable!()))
+            };
             let sent = Release {
                 set: VALUE,
                 clear: 0,

@@ -207,8 +207,7 @@ impl<T> Block<T> {
     #[inline(always)]
     pub(crate) unsafe fn write_value(&self, value: T) {
         // SAFETY: the slot belongs to the sender until `VALUE` is published.
-        self.value
-            .with_mut(|p| unsafe { (*p).write(value) });
+        self.value.with_mut(|p| unsafe { (*p).write(value) });
     }
 
     /// Moves the value out of its slot.
@@ -219,8 +218,7 @@ impl<T> Block<T> {
     #[inline(always)]
     pub(crate) unsafe fn read_value(&self) -> T {
         // SAFETY: by the caller's contract the slot is initialized and ours.
-        self.value
-            .with(|p| unsafe { ptr::read(p).assume_init() })
+        self.value.with(|p| unsafe { ptr::read(p).assume_init() })
     }
 
     /// Registers `new` as `side`'s waiter, unless `side` is already ready.
@@ -322,10 +320,8 @@ impl<T> Block<T> {
         loop {
             if !crate::wait::park_until(deadline) {
                 // SAFETY: forwarded caller contract.
-                return match unsafe { self.unregister(side) } {
-                    Ok(()) => None,
-                    Err(state) => Some(state),
-                };
+                // (`Err` means the other side took our waiter: we are ready.)
+                return unsafe { self.unregister(side) }.err();
             }
             let state = self.state();
             if state & side.ready != 0 {
@@ -380,8 +376,8 @@ impl<T> Block<T> {
         };
         // SAFETY (both): we cleared these bits, so the waiters are ours.
         let other_waiter = (prev & other.waiting != 0).then(|| unsafe { block.take_waiter(other) });
-        let own_waiter = (prev & side.waiting != 0 && how.detach)
-            .then(|| unsafe { block.take_waiter(side) });
+        let own_waiter =
+            (prev & side.waiting != 0 && how.detach).then(|| unsafe { block.take_waiter(side) });
         if how.detach && new & side.done == 0 {
             // The waiters are out of the block; now we may let go of it. (When
             // the CAS above already set `done`, the other side was not done:

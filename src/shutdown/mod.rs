@@ -1,0 +1,1 @@
+//! Graceful shutdown shared by threads and async tasks.

@@ -1,0 +1,100 @@
+//! The errors of the timeout and cancellation adapters.
+
+use core::fmt;
+
+/// A deadline passed before the future finished.
+///
+/// # Examples
+///
+/// ```
+/// use ripcord::time::Elapsed;
+///
+/// let err = Elapsed::new();
+/// assert_eq!(err.to_string(), "deadline has elapsed");
+/// assert_eq!(err, err.clone());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Elapsed(());
+
+impl Elapsed {
+    /// Makes the error (for adapters and tests built on ripcord's vocabulary).
+    ///
+    /// ```
+    /// let _ = ripcord::time::Elapsed::new();
+    /// ```
+    pub const fn new() -> Self {
+        Elapsed(())
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl core::error::Error for Elapsed {}
+
+/// The operation was cancelled by a token; carries the token's reason.
+///
+/// Returned by `CancellationToken::run_until_cancelled` and
+/// `FutureExt::with_cancellation`.
+///
+/// # Examples
+///
+/// ```
+/// use ripcord::{CancelReason, Cancelled};
+///
+/// let err = Cancelled::new(CancelReason::DeadlineExceeded);
+/// assert_eq!(err.reason(), &CancelReason::DeadlineExceeded);
+/// assert_eq!(err.to_string(), "cancelled: deadline exceeded");
+/// ```
+#[cfg(feature = "std")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cancelled {
+    reason: crate::cancel::CancelReason,
+}
+
+#[cfg(feature = "std")]
+impl Cancelled {
+    /// Wraps a reason.
+    ///
+    /// ```
+    /// let err = ripcord::Cancelled::new(ripcord::CancelReason::Cancelled);
+    /// assert_eq!(err.to_string(), "cancelled: cancelled");
+    /// ```
+    pub fn new(reason: crate::cancel::CancelReason) -> Self {
+        Cancelled { reason }
+    }
+
+    /// Why the token was cancelled.
+    ///
+    /// ```
+    /// use ripcord::{CancelReason, Cancelled};
+    /// let err = Cancelled::new(CancelReason::custom("bye"));
+    /// assert_eq!(err.reason().to_string(), "bye");
+    /// ```
+    pub fn reason(&self) -> &crate::cancel::CancelReason {
+        &self.reason
+    }
+
+    /// Takes the reason out.
+    ///
+    /// ```
+    /// use ripcord::{CancelReason, Cancelled};
+    /// assert!(Cancelled::new(CancelReason::DeadlineExceeded).into_reason().is_deadline_exceeded());
+    /// ```
+    pub fn into_reason(self) -> crate::cancel::CancelReason {
+        self.reason
+    }
+}
+
+#[cfg(feature = "std")]
+impl fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cancelled: {}", self.reason)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Cancelled {}
