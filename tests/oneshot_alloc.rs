@@ -3,6 +3,7 @@
 //!
 //! A counting global allocator records the calling thread's allocations (other
 //! test threads do not disturb the counts).
+#![cfg(all(feature = "std", not(loom)))]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

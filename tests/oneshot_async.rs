@@ -1,5 +1,6 @@
 //! The oneshot channel from async code, on every executor, and mixed with
 //! threads in both directions.
+#![cfg(all(feature = "std", not(loom)))]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Nothing lost, nothing doubled: every value is received, handed back, or
 //! dropped inside the channel, exactly once, whatever each side does and in
 //! whatever order.
+#![cfg(all(feature = "std", not(loom)))]
 
 mod common;
 

@@ -4,6 +4,7 @@
 //!
 //! Each round hands a fresh channel half to a long-lived peer thread, then both
 //! threads act at once.
+#![cfg(all(feature = "std", not(loom)))]
 
 mod common;
 

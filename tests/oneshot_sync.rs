@@ -1,4 +1,5 @@
 //! The oneshot channel from plain threads: every method's promised behaviour.
+#![cfg(all(feature = "std", not(loom)))]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Wakers: only the latest is kept, it is woken once, and none leak.
+#![cfg(all(feature = "std", not(loom)))]
 
 mod common;
 
