@@ -166,7 +166,10 @@ fn waker_replacement_races_send() {
         let (tx, mut rx) = oneshot::channel();
         let (a, waker_a) = flag();
         let (b, waker_b) = flag();
-        assert!(rx.poll_recv(&mut Context::from_waker(&waker_a)).is_pending());
+        assert!(
+            rx.poll_recv(&mut Context::from_waker(&waker_a))
+                .is_pending()
+        );
         let sender = thread::spawn(move || tx.send(3).unwrap());
         let second = rx.poll_recv(&mut Context::from_waker(&waker_b));
         sender.join().unwrap();
@@ -227,8 +230,14 @@ fn both_sides_waiting_then_send_and_receiver_drop() {
         let (mut tx, mut rx) = oneshot::channel::<u8>();
         let (_fa, waker_a) = flag();
         let (fb, waker_b) = flag();
-        assert!(rx.poll_recv(&mut Context::from_waker(&waker_a)).is_pending());
-        assert!(tx.poll_closed(&mut Context::from_waker(&waker_b)).is_pending());
+        assert!(
+            rx.poll_recv(&mut Context::from_waker(&waker_a))
+                .is_pending()
+        );
+        assert!(
+            tx.poll_closed(&mut Context::from_waker(&waker_b))
+                .is_pending()
+        );
         let receiver = thread::spawn(move || drop(rx));
         let _ = tx.send(1);
         receiver.join().unwrap();
@@ -243,8 +252,14 @@ fn sender_drop_races_receiver_drop_with_both_waiting() {
         let (mut tx, mut rx) = oneshot::channel::<u8>();
         let (_fa, waker_a) = flag();
         let (_fb, waker_b) = flag();
-        assert!(rx.poll_recv(&mut Context::from_waker(&waker_a)).is_pending());
-        assert!(tx.poll_closed(&mut Context::from_waker(&waker_b)).is_pending());
+        assert!(
+            rx.poll_recv(&mut Context::from_waker(&waker_a))
+                .is_pending()
+        );
+        assert!(
+            tx.poll_closed(&mut Context::from_waker(&waker_b))
+                .is_pending()
+        );
         let receiver = thread::spawn(move || drop(rx));
         drop(tx);
         receiver.join().unwrap();

@@ -67,7 +67,10 @@ fn send_try_recv_and_poll_do_not_allocate() {
         assert!(rx.poll_recv(&mut Context::from_waker(waker)).is_pending());
         assert!(rx.try_recv().is_err());
         tx.send(1).unwrap();
-        assert_eq!(rx.poll_recv(&mut Context::from_waker(waker)), std::task::Poll::Ready(Ok(1)));
+        assert_eq!(
+            rx.poll_recv(&mut Context::from_waker(waker)),
+            std::task::Poll::Ready(Ok(1))
+        );
     });
     assert_eq!(allocs, 0);
 }

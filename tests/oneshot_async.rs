@@ -63,7 +63,9 @@ fn run_all_on(block_on: impl Fn(std::pin::Pin<Box<dyn Future<Output = ()> + Send
 
 #[test]
 fn works_on_tokio_current_thread() {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     run_all_on(|f| rt.block_on(f));
 }
 
@@ -131,7 +133,10 @@ fn sync_async_sync_on_one_receiver() {
         assert!(polled.is_pending());
     });
     // 2. Block with a timeout, and time out.
-    assert_eq!(rx.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_millis(5)),
+        Err(RecvTimeoutError::Timeout)
+    );
     // 3. Await again (with a timeout race via tokio) and lose again.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -153,7 +158,10 @@ fn sync_async_sync_on_one_receiver() {
 #[test]
 fn async_after_blocking_timeout_gets_the_value() {
     let (tx, mut rx) = oneshot::channel();
-    assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_millis(1)),
+        Err(RecvTimeoutError::Timeout)
+    );
     let sender = thread::spawn(move || {
         thread::sleep(Duration::from_millis(5));
         tx.send(1).unwrap();
@@ -169,7 +177,10 @@ fn polling_after_completion_returns_error_not_panic() {
     let mut cx = Context::from_waker(Waker::noop());
     assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Ok(1)));
     assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Err(RecvError)));
-    assert_eq!(std::pin::Pin::new(&mut rx).poll(&mut cx), Poll::Ready(Err(RecvError)));
+    assert_eq!(
+        std::pin::Pin::new(&mut rx).poll(&mut cx),
+        Poll::Ready(Err(RecvError))
+    );
 }
 
 #[test]

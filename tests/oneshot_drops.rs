@@ -98,8 +98,14 @@ fn transmit(tx: oneshot::Sender<DropCounter>, drops: &Arc<AtomicUsize>, action: 
 fn check(tx_action: TxAction, rx_action: RxAction, received: bool, returned: bool, drops: usize) {
     match tx_action {
         TxAction::Send => {
-            assert_eq!(drops, 1, "{tx_action:?} x {rx_action:?}: value dropped {drops} times");
-            assert!(!(received && returned), "{rx_action:?}: value both received and returned");
+            assert_eq!(
+                drops, 1,
+                "{tx_action:?} x {rx_action:?}: value dropped {drops} times"
+            );
+            assert!(
+                !(received && returned),
+                "{rx_action:?}: value both received and returned"
+            );
         }
         TxAction::Drop => {
             assert_eq!(drops, 0);
@@ -120,9 +126,18 @@ fn sender_first_then_receiver() {
             if let (TxAction::Send, RxAction::Recv | RxAction::Await | RxAction::TryRecv) =
                 (tx_action, rx_action)
             {
-                assert!(received, "{rx_action:?} must see a value that was sent first");
+                assert!(
+                    received,
+                    "{rx_action:?} must see a value that was sent first"
+                );
             }
-            check(tx_action, rx_action, received, returned, drops.load(Ordering::SeqCst));
+            check(
+                tx_action,
+                rx_action,
+                received,
+                returned,
+                drops.load(Ordering::SeqCst),
+            );
         }
     }
 }
@@ -139,7 +154,13 @@ fn receiver_acts_first_when_it_cannot_block() {
             if let TxAction::Send = tx_action {
                 assert!(returned, "{rx_action:?} left first: the send must fail");
             }
-            check(tx_action, rx_action, received, returned, drops.load(Ordering::SeqCst));
+            check(
+                tx_action,
+                rx_action,
+                received,
+                returned,
+                drops.load(Ordering::SeqCst),
+            );
         }
     }
 }
@@ -156,7 +177,13 @@ fn both_sides_race_on_two_threads() {
                 let sender = thread::spawn(move || transmit(tx, &tx_drops, tx_action));
                 let received = receive(rx, rx_action);
                 let returned = sender.join().unwrap();
-                check(tx_action, rx_action, received, returned, drops.load(Ordering::SeqCst));
+                check(
+                    tx_action,
+                    rx_action,
+                    received,
+                    returned,
+                    drops.load(Ordering::SeqCst),
+                );
             }
         }
     }

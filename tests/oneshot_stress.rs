@@ -71,19 +71,15 @@ fn send_races_receiver_that_polls_once_and_drops() {
 
 #[test]
 fn sender_drop_races_receiver_in_recv_timeout() {
-    race(
-        oneshot::channel::<u64>,
-        drop,
-        |mut rx| {
-            let r = rx.recv_timeout(Duration::from_micros(20));
-            assert!(r.is_err());
-            if r == Err(oneshot::RecvTimeoutError::Timeout) {
-                // Not yet dropped, or dropped just after the deadline.
-                let _ = rx.recv_timeout(Duration::from_secs(60));
-            }
-            assert!(rx.is_terminated());
-        },
-    );
+    race(oneshot::channel::<u64>, drop, |mut rx| {
+        let r = rx.recv_timeout(Duration::from_micros(20));
+        assert!(r.is_err());
+        if r == Err(oneshot::RecvTimeoutError::Timeout) {
+            // Not yet dropped, or dropped just after the deadline.
+            let _ = rx.recv_timeout(Duration::from_secs(60));
+        }
+        assert!(rx.is_terminated());
+    });
 }
 
 #[test]

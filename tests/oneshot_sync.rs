@@ -95,8 +95,14 @@ fn recv_returns_error_when_sender_drops_while_blocked() {
 fn recv_timeout_times_out_and_leaves_the_receiver_usable() {
     let (tx, mut rx) = oneshot::channel();
     let start = Instant::now();
-    assert_eq!(rx.recv_timeout(Duration::from_millis(30)), Err(RecvTimeoutError::Timeout));
-    assert!(start.elapsed() >= Duration::from_millis(30), "returned before the timeout");
+    assert_eq!(
+        rx.recv_timeout(Duration::from_millis(30)),
+        Err(RecvTimeoutError::Timeout)
+    );
+    assert!(
+        start.elapsed() >= Duration::from_millis(30),
+        "returned before the timeout"
+    );
     assert!(!rx.is_terminated());
     tx.send(9).unwrap();
     assert_eq!(rx.recv_timeout(Duration::from_millis(30)), Ok(9));
@@ -117,9 +123,15 @@ fn recv_timeout_wakes_when_a_thread_sends() {
 fn recv_timeout_reports_disconnection() {
     let (tx, mut rx) = oneshot::channel::<u8>();
     drop(tx);
-    assert_eq!(rx.recv_timeout(Duration::from_secs(60)), Err(RecvTimeoutError::Disconnected));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(60)),
+        Err(RecvTimeoutError::Disconnected)
+    );
     // A terminated receiver keeps saying so.
-    assert_eq!(rx.recv_timeout(Duration::ZERO), Err(RecvTimeoutError::Disconnected));
+    assert_eq!(
+        rx.recv_timeout(Duration::ZERO),
+        Err(RecvTimeoutError::Disconnected)
+    );
 }
 
 #[test]
@@ -139,7 +151,10 @@ fn past_deadline_without_value_times_out_at_once() {
     let (_tx, mut rx) = oneshot::channel::<u8>();
     let past = Instant::now() - Duration::from_secs(1);
     assert_eq!(rx.recv_deadline(past), Err(RecvTimeoutError::Timeout));
-    assert_eq!(rx.recv_timeout(Duration::ZERO), Err(RecvTimeoutError::Timeout));
+    assert_eq!(
+        rx.recv_timeout(Duration::ZERO),
+        Err(RecvTimeoutError::Timeout)
+    );
 }
 
 #[test]
@@ -154,7 +169,10 @@ fn huge_timeouts_do_not_overflow_or_panic() {
 
     let (tx, mut rx) = oneshot::channel::<u8>();
     drop(tx);
-    assert_eq!(rx.recv_timeout(Duration::MAX), Err(RecvTimeoutError::Disconnected));
+    assert_eq!(
+        rx.recv_timeout(Duration::MAX),
+        Err(RecvTimeoutError::Disconnected)
+    );
     let (mut tx, rx) = oneshot::channel::<u8>();
     drop(rx);
     assert!(tx.wait_closed_timeout(Duration::MAX));
@@ -204,9 +222,18 @@ fn wait_closed_timeout_and_deadline_time_out_and_the_sender_can_still_send() {
 fn sender_and_receiver_are_one_pointer_wide() {
     use std::mem::size_of;
     assert_eq!(size_of::<oneshot::Sender<u64>>(), size_of::<usize>());
-    assert_eq!(size_of::<Option<oneshot::Sender<u64>>>(), size_of::<usize>());
-    assert_eq!(size_of::<oneshot::Receiver<[u8; 256]>>(), size_of::<usize>());
-    assert_eq!(size_of::<Option<oneshot::Receiver<[u8; 256]>>>(), size_of::<usize>());
+    assert_eq!(
+        size_of::<Option<oneshot::Sender<u64>>>(),
+        size_of::<usize>()
+    );
+    assert_eq!(
+        size_of::<oneshot::Receiver<[u8; 256]>>(),
+        size_of::<usize>()
+    );
+    assert_eq!(
+        size_of::<Option<oneshot::Receiver<[u8; 256]>>>(),
+        size_of::<usize>()
+    );
 }
 
 #[test]
@@ -243,8 +270,14 @@ fn errors_are_comparable_copyable_and_displayable() {
     assert_copy::<RecvError>();
     assert_copy::<TryRecvError>();
     assert_copy::<RecvTimeoutError>();
-    assert_eq!(TryRecvError::Empty.to_string(), "receiving on an empty oneshot channel");
-    assert_eq!(RecvTimeoutError::Timeout.to_string(), "timed out waiting on a oneshot channel");
+    assert_eq!(
+        TryRecvError::Empty.to_string(),
+        "receiving on an empty oneshot channel"
+    );
+    assert_eq!(
+        RecvTimeoutError::Timeout.to_string(),
+        "timed out waiting on a oneshot channel"
+    );
 }
 
 #[test]

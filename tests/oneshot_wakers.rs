@@ -15,20 +15,36 @@ fn receiver_keeps_only_the_latest_waker_and_wakes_it_once() {
     let (b, waker_b) = CountingWaker::new();
     let (tx, mut rx) = oneshot::channel();
 
-    assert!(rx.poll_recv(&mut Context::from_waker(&waker_a)).is_pending());
+    assert!(
+        rx.poll_recv(&mut Context::from_waker(&waker_a))
+            .is_pending()
+    );
     assert_eq!(Arc::strong_count(&a), 3, "the channel holds one clone of A");
-    assert!(rx.poll_recv(&mut Context::from_waker(&waker_b)).is_pending());
-    assert_eq!(Arc::strong_count(&a), 2, "A was released when B replaced it");
+    assert!(
+        rx.poll_recv(&mut Context::from_waker(&waker_b))
+            .is_pending()
+    );
+    assert_eq!(
+        Arc::strong_count(&a),
+        2,
+        "A was released when B replaced it"
+    );
     assert_eq!(Arc::strong_count(&b), 3);
     // Polling again with the same task stores nothing new.
-    assert!(rx.poll_recv(&mut Context::from_waker(&waker_b)).is_pending());
+    assert!(
+        rx.poll_recv(&mut Context::from_waker(&waker_b))
+            .is_pending()
+    );
     assert_eq!(Arc::strong_count(&b), 3);
 
     tx.send(1).unwrap();
     assert_eq!(a.wakes(), 0);
     assert_eq!(b.wakes(), 1);
     assert_eq!(Arc::strong_count(&b), 2, "the woken clone was consumed");
-    assert_eq!(rx.poll_recv(&mut Context::from_waker(&waker_b)), Poll::Ready(Ok(1)));
+    assert_eq!(
+        rx.poll_recv(&mut Context::from_waker(&waker_b)),
+        Poll::Ready(Ok(1))
+    );
     drop(rx);
     drop((waker_a, waker_b));
     assert_eq!(Arc::strong_count(&a), 1);
@@ -62,7 +78,10 @@ fn closed_waker_is_woken_by_receiver_drop_and_close() {
     for close in [false, true] {
         let (a, waker) = CountingWaker::new();
         let (mut tx, mut rx) = oneshot::channel::<u8>();
-        assert!(tx.poll_closed(&mut Context::from_waker(&waker)).is_pending());
+        assert!(
+            tx.poll_closed(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
         assert_eq!(Arc::strong_count(&a), 3);
         if close {
             rx.close();
@@ -81,7 +100,10 @@ fn sender_releases_its_closed_waker_when_it_sends_or_drops() {
     for send in [false, true] {
         let (a, waker) = CountingWaker::new();
         let (mut tx, rx) = oneshot::channel::<u8>();
-        assert!(tx.poll_closed(&mut Context::from_waker(&waker)).is_pending());
+        assert!(
+            tx.poll_closed(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
         if send {
             tx.send(1).unwrap();
         } else {
@@ -98,8 +120,14 @@ fn both_sides_waiting_then_send_wakes_receiver_and_frees_both_wakers() {
     let (r, rx_waker) = CountingWaker::new();
     let (s, tx_waker) = CountingWaker::new();
     let (mut tx, mut rx) = oneshot::channel::<u8>();
-    assert!(rx.poll_recv(&mut Context::from_waker(&rx_waker)).is_pending());
-    assert!(tx.poll_closed(&mut Context::from_waker(&tx_waker)).is_pending());
+    assert!(
+        rx.poll_recv(&mut Context::from_waker(&rx_waker))
+            .is_pending()
+    );
+    assert!(
+        tx.poll_closed(&mut Context::from_waker(&tx_waker))
+            .is_pending()
+    );
     tx.send(5).unwrap();
     assert_eq!((r.wakes(), s.wakes()), (1, 0));
     assert_eq!((Arc::strong_count(&r), Arc::strong_count(&s)), (2, 2));
@@ -111,8 +139,15 @@ fn blocking_timeout_after_poll_replaces_and_releases_the_task_waker() {
     let (a, waker) = CountingWaker::new();
     let (tx, mut rx) = oneshot::channel::<u8>();
     assert!(rx.poll_recv(&mut Context::from_waker(&waker)).is_pending());
-    assert!(rx.recv_timeout(std::time::Duration::from_millis(1)).is_err());
-    assert_eq!(Arc::strong_count(&a), 2, "the thread wait took the task's place");
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(1))
+            .is_err()
+    );
+    assert_eq!(
+        Arc::strong_count(&a),
+        2,
+        "the thread wait took the task's place"
+    );
     tx.send(1).unwrap();
     assert_eq!(a.wakes(), 0);
     assert_eq!(rx.try_recv(), Ok(1));
