@@ -181,6 +181,13 @@ fn huge_timeouts_do_not_overflow_or_panic() {
     let (tx, mut rx) = oneshot::channel();
     tx.send(1).unwrap();
     assert_eq!(rx.recv_deadline(far), Ok(1));
+    let (tx, mut rx) = oneshot::channel();
+    let sender = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(10));
+        tx.send(2).unwrap();
+    });
+    assert_eq!(rx.recv_deadline(far), Ok(2));
+    sender.join().unwrap();
 }
 
 #[test]
