@@ -51,13 +51,19 @@ macro_rules! bad_input_suite {
             #[test]
             fn zero_duration_elapses_at_the_first_poll() {
                 let mut t = pin!(pending::<u8>().timeout(&$sleeper, Duration::ZERO));
-                assert_eq!(poll_once(t.as_mut(), Waker::noop()), Poll::Ready(Err(Elapsed::new())));
+                assert_eq!(
+                    poll_once(t.as_mut(), Waker::noop()),
+                    Poll::Ready(Err(Elapsed::new()))
+                );
             }
 
             #[test]
             fn past_deadline_elapses_at_the_first_poll() {
                 let mut t = pin!(pending::<u8>().timeout_at(&$sleeper, past()));
-                assert_eq!(poll_once(t.as_mut(), Waker::noop()), Poll::Ready(Err(Elapsed::new())));
+                assert_eq!(
+                    poll_once(t.as_mut(), Waker::noop()),
+                    Poll::Ready(Err(Elapsed::new()))
+                );
             }
 
             #[test]
@@ -128,8 +134,14 @@ macro_rules! bad_input_suite {
             #[cfg_attr(miri, ignore = "real timers")]
             fn zero_and_past_elapse_in_the_runtime() {
                 $run(async {
-                    assert_eq!(pending::<()>().timeout(&$sleeper, Duration::ZERO).await, Err(Elapsed::new()));
-                    assert_eq!(pending::<()>().timeout_at(&$sleeper, past()).await, Err(Elapsed::new()));
+                    assert_eq!(
+                        pending::<()>().timeout(&$sleeper, Duration::ZERO).await,
+                        Err(Elapsed::new())
+                    );
+                    assert_eq!(
+                        pending::<()>().timeout_at(&$sleeper, past()).await,
+                        Err(Elapsed::new())
+                    );
                     assert_eq!(async { 3 }.timeout(&$sleeper, Duration::ZERO).await, Ok(3));
                 });
             }
@@ -140,10 +152,16 @@ macro_rules! bad_input_suite {
                 $run(async {
                     let start = Instant::now();
                     let d = Duration::from_millis(20);
-                    assert_eq!(pending::<()>().timeout(&$sleeper, d).await, Err(Elapsed::new()));
+                    assert_eq!(
+                        pending::<()>().timeout(&$sleeper, d).await,
+                        Err(Elapsed::new())
+                    );
                     assert!(start.elapsed() >= d);
                     let deadline = Instant::now() + d;
-                    assert_eq!(pending::<()>().timeout_at(&$sleeper, deadline).await, Err(Elapsed::new()));
+                    assert_eq!(
+                        pending::<()>().timeout_at(&$sleeper, deadline).await,
+                        Err(Elapsed::new())
+                    );
                     assert!(Instant::now() >= deadline);
                 });
             }
@@ -152,13 +170,29 @@ macro_rules! bad_input_suite {
 }
 
 fn run_tokio<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 bad_input_suite!(tokio_sleeper, ripcord::time::TokioSleeper, super::run_tokio);
-bad_input_suite!(async_io_sleeper, ripcord::time::AsyncIoSleeper, smol::block_on);
-bad_input_suite!(async_std_sleeper, ripcord::time::AsyncStdSleeper, async_std::task::block_on);
-bad_input_suite!(futures_timer_sleeper, ripcord::time::FuturesTimerSleeper, futures::executor::block_on);
+bad_input_suite!(
+    async_io_sleeper,
+    ripcord::time::AsyncIoSleeper,
+    smol::block_on
+);
+bad_input_suite!(
+    async_std_sleeper,
+    ripcord::time::AsyncStdSleeper,
+    async_std::task::block_on
+);
+bad_input_suite!(
+    futures_timer_sleeper,
+    ripcord::time::FuturesTimerSleeper,
+    futures::executor::block_on
+);
 
 /// A timeout built outside tokio is fine; only polling a real timer needs it.
 #[test]

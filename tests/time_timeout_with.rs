@@ -26,7 +26,10 @@ fn deadline_is_not_polled_when_inner_is_ready() {
 
 #[test]
 fn pending_inner_and_ready_deadline_elapse() {
-    assert_eq!(block_on(pending::<u8>().timeout_with(ready(()))), Err(Elapsed::new()));
+    assert_eq!(
+        block_on(pending::<u8>().timeout_with(ready(()))),
+        Err(Elapsed::new())
+    );
 }
 
 #[test]
@@ -38,10 +41,21 @@ fn deadline_output_is_ignored() {
 #[test]
 fn inner_is_polled_before_deadline_on_every_poll() {
     let log = RefCell::new(Vec::new());
-    let inner = Logged { name: "inner", log: &log, pending_polls: 2 };
-    let deadline = Logged { name: "deadline", log: &log, pending_polls: 5 };
+    let inner = Logged {
+        name: "inner",
+        log: &log,
+        pending_polls: 2,
+    };
+    let deadline = Logged {
+        name: "deadline",
+        log: &log,
+        pending_polls: 5,
+    };
     assert_eq!(block_on(inner.timeout_with(deadline)), Ok("inner"));
-    assert_eq!(*log.borrow(), ["inner", "deadline", "inner", "deadline", "inner"]);
+    assert_eq!(
+        *log.borrow(),
+        ["inner", "deadline", "inner", "deadline", "inner"]
+    );
 }
 
 #[test]
@@ -51,16 +65,28 @@ fn poll_after_ok_returns_elapsed_without_polling_inner_again() {
     let mut t = pin!(async { 5 }.timeout_with(pending::<()>()));
     let waker = Waker::noop();
     assert_eq!(poll_once(t.as_mut(), waker), Poll::Ready(Ok(5)));
-    assert_eq!(poll_once(t.as_mut(), waker), Poll::Ready(Err(Elapsed::new())));
-    assert_eq!(poll_once(t.as_mut(), waker), Poll::Ready(Err(Elapsed::new())));
+    assert_eq!(
+        poll_once(t.as_mut(), waker),
+        Poll::Ready(Err(Elapsed::new()))
+    );
+    assert_eq!(
+        poll_once(t.as_mut(), waker),
+        Poll::Ready(Err(Elapsed::new()))
+    );
 }
 
 #[test]
 fn poll_after_elapsed_returns_elapsed_without_polling_either_future() {
     let mut t = pin!(pending::<u8>().timeout_with(async {}));
     let waker = Waker::noop();
-    assert_eq!(poll_once(t.as_mut(), waker), Poll::Ready(Err(Elapsed::new())));
-    assert_eq!(poll_once(t.as_mut(), waker), Poll::Ready(Err(Elapsed::new())));
+    assert_eq!(
+        poll_once(t.as_mut(), waker),
+        Poll::Ready(Err(Elapsed::new()))
+    );
+    assert_eq!(
+        poll_once(t.as_mut(), waker),
+        Poll::Ready(Err(Elapsed::new()))
+    );
 }
 
 #[test]
@@ -72,7 +98,10 @@ fn oneshot_receiver_is_a_deadline() {
     assert!(poll_once(t.as_mut(), &waker).is_pending());
     stop.send(()).unwrap();
     assert!(wakes.count() >= 1, "firing the deadline wakes the timeout");
-    assert_eq!(poll_once(t.as_mut(), &waker), Poll::Ready(Err(Elapsed::new())));
+    assert_eq!(
+        poll_once(t.as_mut(), &waker),
+        Poll::Ready(Err(Elapsed::new()))
+    );
 }
 
 #[test]
@@ -117,11 +146,17 @@ fn deadline_fired_from_another_thread_wakes_a_blocked_executor() {
 #[test]
 fn borrowed_receiver_stays_usable_after_timing_out() {
     let (tx, mut rx) = oneshot::channel::<&str>();
-    assert_eq!(block_on((&mut rx).timeout_with(ready(()))), Err(Elapsed::new()));
+    assert_eq!(
+        block_on((&mut rx).timeout_with(ready(()))),
+        Err(Elapsed::new())
+    );
     assert!(!rx.is_terminated());
     tx.send("still here").unwrap();
     // Time out again with a ready deadline: the value wins (inner first).
-    assert_eq!(block_on((&mut rx).timeout_with(ready(()))), Ok(Ok("still here")));
+    assert_eq!(
+        block_on((&mut rx).timeout_with(ready(()))),
+        Ok(Ok("still here"))
+    );
     assert!(rx.is_terminated());
 }
 
@@ -129,7 +164,10 @@ fn borrowed_receiver_stays_usable_after_timing_out() {
 fn into_inner_gives_back_an_untouched_future() {
     let (tx, rx) = oneshot::channel::<u8>();
     let mut t = Box::pin(rx.timeout_with(ready(())));
-    assert_eq!(poll_once(t.as_mut(), Waker::noop()), Poll::Ready(Err(Elapsed::new())));
+    assert_eq!(
+        poll_once(t.as_mut(), Waker::noop()),
+        Poll::Ready(Err(Elapsed::new()))
+    );
     let rx = Pin::into_inner(t).into_inner();
     tx.send(1).unwrap();
     assert_eq!(block_on(rx), Ok(1));

@@ -69,24 +69,37 @@ pub fn poll_once<F: Future + ?Sized>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F:
 /// then fires a ripcord oneshot. (`Duration::MAX` leaves a sleeping thread
 /// behind, which is fine in a test process.)
 #[cfg(feature = "std")]
-pub fn thread_sleeper() -> impl Fn(std::time::Duration) -> ThreadSleep + Clone + Send + Sync + 'static
-{
-    |d| {
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ThreadSleeper;
+
+#[cfg(feature = "std")]
+pub fn thread_sleeper() -> ThreadSleeper {
+    ThreadSleeper
+}
+
+#[cfg(feature = "std")]
+impl ripcord::time::Sleeper for ThreadSleeper {
+    type Sleep = OneshotSleep;
+    fn sleep(&self, d: std::time::Duration) -> OneshotSleep {
         let (tx, rx) = ripcord::oneshot::channel::<()>();
         thread::spawn(move || {
             thread::sleep(d);
             let _ = tx.send(());
         });
-        ThreadSleep(rx)
+        OneshotSleep(rx)
+    }
+    fn sleep_until(&self, t: std::time::Instant) -> OneshotSleep {
+        self.sleep(t.saturating_duration_since(std::time::Instant::now()))
     }
 }
 
-/// The sleep of [`thread_sleeper`].
+/// A sleep that ends when a oneshot fires (or its sender is dropped): the
+/// shape of any sleep driven from another thread or another runtime.
 #[cfg(feature = "std")]
-pub struct ThreadSleep(ripcord::oneshot::Receiver<()>);
+pub struct OneshotSleep(pub ripcord::oneshot::Receiver<()>);
 
 #[cfg(feature = "std")]
-impl Future for ThreadSleep {
+impl Future for OneshotSleep {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         Pin::new(&mut self.0).poll(cx).map(drop)
