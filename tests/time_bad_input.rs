@@ -216,9 +216,9 @@ mod closure {
             seen.set(Some(d));
             ready(())
         };
-        let _ = s.sleep(Duration::MAX);
+        drop(s.sleep(Duration::MAX));
         assert_eq!(seen.get(), Some(Duration::MAX));
-        let _ = s.sleep(Duration::ZERO);
+        drop(s.sleep(Duration::ZERO));
         assert_eq!(seen.get(), Some(Duration::ZERO));
     }
 
@@ -229,7 +229,7 @@ mod closure {
             seen.set(Some(d));
             ready(())
         };
-        let _ = s.sleep_until(past());
+        drop(s.sleep_until(past()));
         assert_eq!(seen.get(), Some(Duration::ZERO));
     }
 
@@ -240,11 +240,11 @@ mod closure {
             seen.set(Some(d));
             ready(())
         };
-        let _ = s.sleep_until(Instant::now() + Duration::from_secs(60));
+        drop(s.sleep_until(Instant::now() + Duration::from_secs(60)));
         let d = seen.get().unwrap();
         assert!(d > Duration::ZERO && d <= Duration::from_secs(60));
         if let Some(far) = far_future() {
-            let _ = s.sleep_until(far);
+            drop(s.sleep_until(far));
             assert!(seen.get().unwrap() > Duration::from_secs(60));
         }
     }

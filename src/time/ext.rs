@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 /// Call ours by path then:
 ///
 /// ```
+/// # #[cfg(feature = "std")] {
 /// use std::time::Duration;
 /// use ripcord::FutureExt as _;
 /// // use tokio_util::time::FutureExt as _; // would make `.timeout(..)` ambiguous
@@ -43,6 +44,7 @@ use std::time::{Duration, Instant};
 /// let out = ripcord::FutureExt::timeout(async { 1 }, &sleeper, Duration::from_secs(1)).await;
 /// assert_eq!(out, Ok(1));
 /// # });
+/// # }
 /// ```
 ///
 /// `futures::FutureExt` and `futures_lite::FutureExt` (smol) have no methods

@@ -2,11 +2,11 @@
 //!
 //! ripcord does not guess a runtime: the deadline is a parameter.
 //!
-//! - [`FutureExt::timeout_with`](crate::FutureExt::timeout_with) races a future
+//! - [`FutureExt::timeout_with`] races a future
 //!   against **any** deadline future: a runtime's sleep, a
 //!   [`oneshot::Receiver`](crate::oneshot::Receiver), a cancellation signal.
 //!   It needs no timer and works without `std`.
-//! - [`FutureExt::timeout`](crate::FutureExt::timeout) and
+//! - [`FutureExt::timeout`] and
 //!   [`timeout_at`](crate::FutureExt::timeout_at) take a [`Sleeper`]: a
 //!   runtime's timer. Each built-in sleeper is a zero-sized type behind a
 //!   feature (none is on by default), and any closure
@@ -35,6 +35,7 @@
 //! # Examples
 //!
 //! ```
+//! # #[cfg(feature = "futures-timer")] {
 //! use std::time::Duration;
 //! use ripcord::{oneshot, time::FuturesTimerSleeper, FutureExt, Elapsed};
 //!
@@ -47,6 +48,7 @@
 //!     tx.send(7).unwrap();
 //!     assert_eq!(rx.await, Ok(7));
 //! });
+//! # }
 //! ```
 
 mod error;
