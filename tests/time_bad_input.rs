@@ -249,3 +249,29 @@ mod closure {
         }
     }
 }
+
+/// `TokioSleeper` measures on tokio's clock, so paused-time tests work as
+/// with `tokio::time::timeout`: an hour-long timeout elapses instantly in real
+/// time, and not before the hour has passed in tokio's virtual time.
+#[test]
+#[cfg_attr(miri, ignore = "real runtime")]
+fn tokio_sleeper_follows_a_paused_clock() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let real_start = Instant::now();
+    rt.block_on(async {
+        let virtual_start = tokio::time::Instant::now();
+        let hour = Duration::from_secs(3600);
+        assert_eq!(
+            pending::<()>()
+                .timeout(&ripcord::time::TokioSleeper, hour)
+                .await,
+            Err(Elapsed::new())
+        );
+        assert!(virtual_start.elapsed() >= hour);
+    });
+    assert!(real_start.elapsed() < Duration::from_secs(600));
+}

@@ -24,6 +24,12 @@ use super::sleeper::{Arm, LazySleep};
 /// deadlines more than about 30 years away never reach tokio, so they do not
 /// need a runtime.
 ///
+/// # Paused clocks
+///
+/// Durations are measured on tokio's clock, so in tests with
+/// `tokio::time::pause()` or `start_paused(true)` a timeout behaves like
+/// `tokio::time::timeout`: it follows virtual time and auto-advance.
+///
 /// # Examples
 ///
 /// ```
@@ -64,6 +70,13 @@ pin_project! {
 }
 
 impl Arm for tokio::time::Sleep {
+    /// tokio's clock: the same as `Instant::now()` unless the runtime's clock
+    /// is paused (`tokio::time::pause`, `start_paused`), in which case
+    /// durations are measured in tokio's virtual time, like `tokio::time::sleep`.
+    fn now() -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
+
     fn arm(deadline: Instant, _now: Instant) -> Self {
         tokio::time::sleep_until(tokio::time::Instant::from_std(deadline))
     }

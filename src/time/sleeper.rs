@@ -139,6 +139,11 @@ pub(crate) const HORIZON: Duration = Duration::from_secs(30 * 365 * 86_400);
     feature = "futures-timer"
 ))]
 pub(crate) trait Arm: Future {
+    /// The runtime's idea of "now" (tokio's clock can be paused in tests).
+    fn now() -> Instant {
+        Instant::now()
+    }
+
     /// Creates the runtime's timer. Called at the first poll, from inside the
     /// runtime, only for deadlines that have not passed and are not "never".
     fn arm(deadline: Instant, now: Instant) -> Self;
@@ -174,7 +179,7 @@ impl<T: Arm> LazySleep<T> {
     /// A sleep of `duration` from now.
     pub(crate) fn after(duration: Duration) -> Self {
         LazySleep {
-            deadline: crate::wait::deadline_after(duration),
+            deadline: T::now().checked_add(duration),
             timer: None,
         }
     }
@@ -196,7 +201,7 @@ impl<T: Arm> LazySleep<T> {
             // Never fires. Nothing will ever wake us, and nothing needs to.
             return Poll::Pending;
         };
-        let now = Instant::now();
+        let now = T::now();
         if deadline <= now {
             return Poll::Ready(());
         }
