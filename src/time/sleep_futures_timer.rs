@@ -16,7 +16,9 @@ use super::sleeper::{Arm, LazySleep};
 /// this sleeper works under any executor (`futures::executor`, pollster, ...)
 /// or none. Prefer the timer of the runtime you already run when there is one.
 ///
-/// A zero-sized unit type; never panics, whatever the deadline.
+/// A zero-sized unit type; no deadline makes it panic. (futures-timer itself
+/// panics with "timer has gone away" if its helper thread could not be
+/// started or has shut down; ripcord cannot prevent that.)
 ///
 /// # Examples
 ///

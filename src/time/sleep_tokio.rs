@@ -18,7 +18,8 @@ use super::sleeper::{Arm, LazySleep};
 /// # Panics
 ///
 /// Like every tokio timer, its sleep must be **polled** inside a tokio runtime
-/// with timers enabled (`enable_time()` / `enable_all()`), or tokio panics.
+/// with timers enabled (`enable_time()` / `enable_all()`), or tokio panics
+/// (it also panics if the runtime has been shut down).
 /// Creating the timeout outside the runtime is fine: the tokio timer is made
 /// at the first poll. A deadline that has already passed, `Duration::MAX`, and
 /// deadlines more than about 30 years away never reach tokio, so they do not

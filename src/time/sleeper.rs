@@ -101,6 +101,10 @@ pub trait Sleeper {
 /// `sleep(d)` calls the closure with `d` unchanged (so the closure decides what
 /// `Duration::MAX` means); `sleep_until(t)` calls it with the time left until
 /// `t`, zero if `t` has passed.
+///
+/// A timer whose future has another output (`async_io::Timer` yields an
+/// `Instant`) fits with an `async` block:
+/// `|d| async move { async_io::Timer::after(d).await; }`.
 impl<F, Fut> Sleeper for F
 where
     F: Fn(Duration) -> Fut,
