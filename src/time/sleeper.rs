@@ -164,6 +164,14 @@ pin_project_lite::pin_project! {
     /// "already passed" itself, and creates the runtime's timer only when it
     /// has to, at the first poll (so building a timeout outside the runtime is
     /// fine, and bad input never reaches the runtime).
+    ///
+    /// | state | `deadline` | `timer` | a poll does |
+    /// |---|---|---|---|
+    /// | waiting | `Some(t)` | `None` | `t` passed: `Ready`; `t` beyond [`HORIZON`]: go to *never*; else arm, go to *armed*, poll the timer |
+    /// | never | `None` | `None` | `Pending` (the owner's other futures hold the waker) |
+    /// | armed | `Some(t)` | `Some` | polls the runtime's timer |
+    ///
+    /// Only the owner's polls move it; nothing is shared between threads.
     #[derive(Debug)]
     pub(crate) struct LazySleep<T> {
         // `None`: never fires.
