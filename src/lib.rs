@@ -3,6 +3,7 @@
 //!
 //! - [`oneshot`]: a channel that carries exactly one value, awaitable and
 //!   blockable on both ends.
+//! - [`time`]: timeouts on any executor's timer ([`FutureExt`], [`time::Sleeper`]).
 //!
 //! # The one pattern: check, listen, check again, wait
 //!
@@ -20,7 +21,9 @@
 //!
 //! - `std` (default): blocking methods, and everything that needs the OS.
 //!   Without it the crate is `#![no_std]` (with `alloc`) and offers the oneshot
-//!   channel's non-blocking and async API.
+//!   channel's non-blocking and async API, plus [`FutureExt::timeout_with`].
+//! - `tokio`, `async-io`, `async-std`, `futures-timer` (off by default): a
+//!   zero-sized [`time::Sleeper`] for that runtime's timer.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -40,4 +43,4 @@ pub mod time;
 pub use cancel::CancelReason;
 #[cfg(feature = "std")]
 pub use time::Cancelled;
-pub use time::Elapsed;
+pub use time::{Elapsed, FutureExt};
