@@ -29,6 +29,7 @@ fn children_inherit_the_deadline_and_its_reason() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "starts the timer thread, which outlives the test")]
 fn deadline_reports_the_earliest_of_self_and_ancestors() {
     let root = CancellationToken::new();
     let child = root.child_token();
@@ -47,6 +48,7 @@ fn deadline_reports_the_earliest_of_self_and_ancestors() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "starts the timer thread, which outlives the test")]
 fn linked_token_inherits_the_earliest_parent_deadline() {
     let a = CancellationToken::new();
     let b = CancellationToken::new();

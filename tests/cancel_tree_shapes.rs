@@ -59,6 +59,7 @@ fn deep_chain_of_linked_tokens_drops_without_overflow() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "starts the timer thread, which outlives the test")]
 fn deep_chain_deadline_walk_finds_the_root_deadline() {
     on_small_stack(|| {
         let root = CancellationToken::new();
