@@ -23,7 +23,10 @@ fn poll_cancelled(
             return Poll::Ready(());
         }
         match listener {
-            None => *listener = Some(token.node.event.listen()),
+            None => match token.node.listen() {
+                Some(l) => *listener = Some(l),
+                None => return Poll::Ready(()),
+            },
             Some(l) => match Pin::new(l).poll(cx) {
                 Poll::Ready(()) => *listener = None,
                 Poll::Pending => return Poll::Pending,

@@ -8,32 +8,48 @@
 //!
 //! | field    | what                                                                 | guarded by |
 //! |----------|----------------------------------------------------------------------|------------|
-//! | `state`  | the bits below                                                       | atomic (written only while `inner` is locked) |
+//! | `state`  | the bits below                                                       | atomic |
 //! | `event`  | [`event_listener::Event`]: async waiters and blocked threads alike; it allocates its list only when someone first listens | its own |
 //! | `parent` | strong reference to the parent (a child keeps its ancestors alive)   | immutable after construction |
 //! | `slot`   | index of this node in the parent's child slab (`NO_SLOT` if none)    | immutable after construction |
-//! | `inner`  | child slab (weak references), reason, and the rarely used `Extra` (callbacks, deadline, extra parents of an `any_of` token) | `inner` mutex |
+//! | `inner`  | child slab (weak references), a custom reason, and the rarely used `Extra` (callbacks, deadline, extra parents of an `any_of` token) | `inner` mutex |
 //!
 //! # State bits
 //!
-//! | bit | name           | set by                                   | cleared by | what setting it publishes |
-//! |-----|----------------|------------------------------------------|------------|---------------------------|
-//! | 0   | `CANCELLED`    | the canceller, holding `inner`           | never      | `inner.reason` is set and will never change; the child slab has been taken (no child links to this node any more) |
-//! | 1   | `HAS_DEADLINE` | `cancel_at`, holding `inner`             | never      | `extra.deadline` is set (lets `deadline()` skip locking nodes without one) |
-//! | 2   | `LINKED`       | `any_of`, holding `inner`                | never      | `extra.links` holds extra parents (lets `deadline()` skip locking plain nodes) |
+//! | bits | name            | set by                                                    | cleared | what setting it publishes |
+//! |------|-----------------|-----------------------------------------------------------|---------|---------------------------|
+//! | 0    | `CANCELLED`     | the canceller, in the same compare-and-swap as `KIND`     | never   | the reason (`KIND`, and `inner.reason` for a custom one) is final |
+//! | 1-2  | `KIND`          | with `CANCELLED`                                          | never   | `Cancelled`, `DeadlineExceeded`, `Custom` (value in `inner.reason`), or `Inherited` (same reason as `parent`) |
+//! | 3    | `HAS_CHILDREN`  | `child_token` / `any_of`, holding `inner`, by a read-modify-write (RMW) | never | the child slab may be non-empty: cancelling must lock |
+//! | 4    | `HAS_CALLBACKS` | `on_cancel`, holding `inner`, by an RMW                   | never   | callbacks may be registered: cancelling must lock |
+//! | 5    | `HAS_DEADLINE`  | `cancel_at`, holding `inner`                              | never   | `extra.deadline` is set (`deadline()` locks only such nodes) |
+//! | 6    | `LINKED`        | `any_of`, before the node is shared                       | never   | `extra.links` holds extra parents; cancelling it stores an explicit reason |
+//! | 7    | `WAITERS`       | anyone about to listen on `event`, by an RMW              | never   | someone may be listening: cancelling must notify |
 //!
-//! All writes are `fetch_or` with `Release` while holding the node's lock;
-//! `is_cancelled` is one `Acquire` load, so a thread that sees `CANCELLED` also
-//! sees the reason that was stored before it.
+//! `is_cancelled` is one `Acquire` load of `state`.
 //!
 //! # Transitions
 //!
-//! | who, when               | under lock of | does | afterwards (no lock held) |
-//! |-------------------------|---------------|------|---------------------------|
-//! | `child_token`           | parent        | parent not cancelled: reserve a slab slot, allocate the child, store a `Weak` in the slot. Parent cancelled: the child is born cancelled with the parent's reason, without a slot | — |
-//! | cancel (per node)       | that node     | if `reason` is set, stop (someone else cancelled it first; first reason wins). Otherwise store the reason, take the child slab, drop a pending timer entry, `+CANCELLED` | `event.notify(usize::MAX)`; then the taken children are cancelled the same way (an explicit work list: no recursion) |
-//! | callbacks run           | that node     | pop one callback, mark it `running` (id, thread) | call it (outside every lock, after the whole subtree is published); then under the lock clear `running` and notify the event (a dropping `CancelCallback` may wait for it) |
-//! | node drop (last handle) | parent(s)     | clear its slab slot (if the parent has not taken the slab by cancelling) | drop the timer entry; release the parent reference; if that was the last one, unlink and release the parent the same way, in a loop (no recursion) |
+//! | who, when | how | afterwards |
+//! |-----------|-----|------------|
+//! | cancel, **fast path** (no `HAS_CHILDREN`, `HAS_CALLBACKS`, `LINKED`, reason not custom) | one CAS: `+CANCELLED +KIND`; no lock | if `WAITERS` was set: `event.notify(usize::MAX)` |
+//! | cancel, **slow path** | lock; store a custom reason; CAS `+CANCELLED +KIND` (if someone else won, undo and stop); with the lock still held, cancel each live child by the fast path (children that need the slow path are queued) | unlock; notify if `WAITERS`; then the queued children, one lock at a time (a work list: no recursion); then the callbacks of every node cancelled |
+//! | `child_token` | lock parent; RMW `+HAS_CHILDREN` returns the state: if `CANCELLED`, the child is born cancelled (no slot); otherwise a slot holds a `Weak` to the child | — |
+//! | `on_cancel` | lock; RMW `+HAS_CALLBACKS`: if `CANCELLED`, run now (after unlocking); otherwise store | — |
+//! | listen (`cancelled`, `wait`) | RMW `+WAITERS`: if `CANCELLED`, done; otherwise listen, check again, wait | — |
+//! | callbacks run | lock; pop one, mark it `running` (id, thread) | call it outside every lock; lock, clear `running`, notify (a dropping `CancelCallback` may wait for it) |
+//! | node drop (last `Arc`) | lock each parent, clear our slot | drop the timer entry; release the parents; a parent released for the last time is unlinked the same way, in a loop (no recursion) |
+//!
+//! Why the RMWs make the lock-free fast path safe: a flag that forces the slow
+//! path (`HAS_CHILDREN`, `HAS_CALLBACKS`, `WAITERS`) is set by an RMW on the
+//! same word as the canceller's CAS, so one of the two sees the other. Either
+//! the canceller sees the flag (and takes the lock, or notifies), or the flag's
+//! setter sees `CANCELLED` (and acts as on a cancelled token).
+//!
+//! Reasons: a child cancelled with an ancestor gets the same `KIND`; when the
+//! reason is custom, it gets `Inherited` and `reason()` walks up to the node
+//! holding the value, so a fan-out to many children clones nothing. Tokens with
+//! several parents (`any_of`) store the value themselves.
 //!
 //! Lock order: a thread holds at most one node lock at a time, except that it
 //! may take the global timer lock while holding a node lock (never the reverse).
@@ -46,18 +62,32 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use event_listener::{Event, Listener};
+use event_listener::{Event, EventListener, Listener};
 
 use super::CancelReason;
 use super::timer;
 use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
-/// The token is cancelled; its reason is set.
+/// The token is cancelled; `KIND` is final.
 pub(crate) const CANCELLED: usize = 1 << 0;
+const KIND_MASK: usize = 0b11 << 1;
+const KIND_CANCELLED: usize = 0 << 1;
+const KIND_DEADLINE: usize = 1 << 1;
+const KIND_CUSTOM: usize = 2 << 1;
+const KIND_INHERITED: usize = 3 << 1;
+/// The child slab may hold children.
+const HAS_CHILDREN: usize = 1 << 3;
+/// Callbacks may be registered.
+const HAS_CALLBACKS: usize = 1 << 4;
 /// The node has its own deadline.
-pub(crate) const HAS_DEADLINE: usize = 1 << 1;
+const HAS_DEADLINE: usize = 1 << 5;
 /// The node has extra parents (`any_of`).
-pub(crate) const LINKED: usize = 1 << 2;
+const LINKED: usize = 1 << 6;
+/// Someone may be listening on `event`.
+const WAITERS: usize = 1 << 7;
+
+/// Bits that make cancelling take the lock.
+const SLOW: usize = HAS_CHILDREN | HAS_CALLBACKS | LINKED;
 
 /// `slot` of a node that is not in any parent's slab.
 const NO_SLOT: usize = usize::MAX;
@@ -66,8 +96,8 @@ const NO_SLOT: usize = usize::MAX;
 pub(crate) type Callback = Box<dyn FnOnce(&CancelReason) + Send + 'static>;
 
 pub(crate) struct Node {
-    pub(crate) state: AtomicUsize,
-    pub(crate) event: Event,
+    state: AtomicUsize,
+    event: Event,
     parent: Option<Arc<Node>>,
     slot: usize,
     inner: Mutex<Inner>,
@@ -77,7 +107,7 @@ pub(crate) struct Node {
 struct Inner {
     /// Weak references to the children, allocated on the first child.
     children: Option<Box<Children>>,
-    /// Set exactly once, together with `CANCELLED`.
+    /// A custom reason, set together with `CANCELLED | KIND_CUSTOM`.
     reason: Option<CancelReason>,
     /// Callbacks, deadline and extra parents: allocated on first use.
     extra: Option<Box<Extra>>,
@@ -92,11 +122,14 @@ struct Children {
 }
 
 impl Children {
-    fn reserve(&mut self) -> usize {
+    fn insert(&mut self, child: Weak<Node>) -> usize {
         match self.free.pop() {
-            Some(slot) => slot,
+            Some(slot) => {
+                self.slots[slot] = Some(child);
+                slot
+            }
             None => {
-                self.slots.push(None);
+                self.slots.push(Some(child));
                 self.slots.len() - 1
             }
         }
@@ -135,12 +168,31 @@ fn current_thread_id() -> ThreadId {
     crate::loom::thread::current().id()
 }
 
+fn kind_of(reason: &CancelReason) -> usize {
+    match reason {
+        CancelReason::Cancelled => KIND_CANCELLED,
+        CancelReason::DeadlineExceeded => KIND_DEADLINE,
+        _ => KIND_CUSTOM,
+    }
+}
+
 /// What `on_cancel` did.
 pub(crate) enum Registered {
     /// Stored under this id.
     Stored(u64),
     /// The node was already cancelled: the callback ran on the caller's thread.
     RanNow,
+}
+
+/// Nodes a cancellation still has to visit.
+#[derive(Default)]
+struct Work {
+    /// Cancelled, with `WAITERS`: notify once no lock is held.
+    notify: Vec<Arc<Node>>,
+    /// Need the slow path (they have children, callbacks or several parents).
+    slow: Vec<Arc<Node>>,
+    /// Cancelled, with callbacks to run at the end.
+    callbacks: Vec<Arc<Node>>,
 }
 
 impl Node {
@@ -161,17 +213,10 @@ impl Node {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // User code never runs under this lock, so poisoning can only come from
         // an allocation failure; the data is still consistent.
-        match self.lock_inner() {
+        match self.inner.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         }
-    }
-
-    #[inline]
-    fn lock_inner(
-        &self,
-    ) -> Result<MutexGuard<'_, Inner>, std::sync::PoisonError<MutexGuard<'_, Inner>>> {
-        self.inner.lock()
     }
 
     #[inline]
@@ -179,91 +224,140 @@ impl Node {
         self.state.load(Ordering::Acquire) & CANCELLED != 0
     }
 
-    pub(crate) fn reason(&self) -> Option<CancelReason> {
-        if !self.is_cancelled() {
+    /// Sets `flag` (if not set yet) and returns the state, by an RMW so that
+    /// a concurrent canceller either sees the flag or is seen.
+    #[inline]
+    fn flag(&self, flag: usize) -> usize {
+        let state = self.state.load(Ordering::Acquire);
+        if state & flag != 0 {
+            state
+        } else {
+            self.state.fetch_or(flag, Ordering::AcqRel)
+        }
+    }
+
+    /// Registers a listener on the event, unless the node is cancelled.
+    /// The caller checks again after this returns `Some` before waiting.
+    #[inline]
+    pub(crate) fn listen(&self) -> Option<EventListener> {
+        if self.flag(WAITERS) & CANCELLED != 0 {
             return None;
         }
-        self.lock().reason.clone()
+        Some(self.event.listen())
+    }
+
+    pub(crate) fn reason(&self) -> Option<CancelReason> {
+        let mut node = self;
+        loop {
+            let state = node.state.load(Ordering::Acquire);
+            if state & CANCELLED == 0 {
+                // Only possible for `self`: an `Inherited` node's parent was
+                // cancelled before it (and that is visible through the load).
+                return None;
+            }
+            match state & KIND_MASK {
+                KIND_CANCELLED => return Some(CancelReason::Cancelled),
+                KIND_DEADLINE => return Some(CancelReason::DeadlineExceeded),
+                KIND_CUSTOM => return node.lock().reason.clone(),
+                _ => node = node.parent.as_deref()?,
+            }
+        }
+    }
+
+    /// The `KIND` a child born of (or cancelled with) this cancelled node gets.
+    fn inherited_kind(state: usize) -> usize {
+        match state & KIND_MASK {
+            KIND_CUSTOM | KIND_INHERITED => KIND_INHERITED,
+            kind => kind,
+        }
     }
 
     /// Makes a child linked to `parent` (or born cancelled if it is).
     pub(crate) fn new_child(parent: &Arc<Node>) -> Arc<Node> {
         let mut inner = parent.lock();
-        if let Some(reason) = &inner.reason {
-            let reason = reason.clone();
+        let state = parent.flag(HAS_CHILDREN);
+        if state & CANCELLED != 0 {
             drop(inner);
-            return Arc::new(Node::born_cancelled(Some(parent.clone()), reason));
+            let born = CANCELLED | Node::inherited_kind(state);
+            return Arc::new(Node::with_parent(
+                Some(parent.clone()),
+                NO_SLOT,
+                born,
+                Inner::default(),
+            ));
         }
         let children = inner.children.get_or_insert_with(Default::default);
-        let slot = children.reserve();
+        let slot = children.free.last().copied().unwrap_or(children.slots.len());
         let child = Arc::new(Node::with_parent(
             Some(parent.clone()),
             slot,
             0,
             Inner::default(),
         ));
-        children.slots[slot] = Some(Arc::downgrade(&child));
+        let inserted = children.insert(Arc::downgrade(&child));
+        debug_assert_eq!(inserted, slot);
         child
-    }
-
-    fn born_cancelled(parent: Option<Arc<Node>>, reason: CancelReason) -> Node {
-        let inner = Inner {
-            reason: Some(reason),
-            ..Inner::default()
-        };
-        Node::with_parent(parent, NO_SLOT, CANCELLED, inner)
     }
 
     /// Makes a node cancelled as soon as any of `parents` is.
     pub(crate) fn new_linked(parents: &[&Arc<Node>]) -> Arc<Node> {
-        let node = Node::new_root();
+        if parents.is_empty() {
+            return Node::new_root();
+        }
+        let node = Arc::new(Node::with_parent(None, NO_SLOT, LINKED, Inner::default()));
         for parent in parents {
             let mut inner = parent.lock();
-            if let Some(reason) = &inner.reason {
-                let reason = reason.clone();
+            let state = parent.flag(HAS_CHILDREN);
+            if state & CANCELLED != 0 {
                 drop(inner);
+                let reason = parent.reason().unwrap_or(CancelReason::Cancelled);
                 Node::cancel(&node, reason);
                 return node;
             }
             let children = inner.children.get_or_insert_with(Default::default);
-            let slot = children.reserve();
-            children.slots[slot] = Some(Arc::downgrade(&node));
+            let slot = children.insert(Arc::downgrade(&node));
             drop(inner);
             // From here on `parent` may cancel `node` at any moment; that is
             // fine, the link below only serves unlinking and `deadline()`.
             let mut ours = node.lock();
             let extra = ours.extra.get_or_insert_with(Default::default);
             extra.links.push(((*parent).clone(), slot));
-            node.state.fetch_or(LINKED, Ordering::Release);
         }
         node
     }
 
     /// Cancels `node` and every descendant. Returns whether this call did it.
     pub(crate) fn cancel(node: &Arc<Node>, reason: CancelReason) -> bool {
-        let mut with_callbacks: Vec<Arc<Node>> = Vec::new();
-        let Some(children) = node.cancel_one(node, &reason, &mut with_callbacks) else {
-            return false;
-        };
-        // Work list of children still to cancel; it starts as the root's slab
-        // and grows by appending each cancelled child's slab.
-        if let Some(children) = children {
-            let mut work = children.slots;
-            while let Some(slot) = work.pop() {
-                let Some(child) = slot.and_then(|weak| weak.upgrade()) else {
-                    continue;
-                };
-                if let Some(Some(grandchildren)) =
-                    child.cancel_one(&child, &reason, &mut with_callbacks)
-                {
-                    let mut grandchildren = grandchildren.slots;
-                    work.append(&mut grandchildren);
+        let kind = kind_of(&reason);
+        // The fast path: a node with no children, callbacks or links.
+        if kind != KIND_CUSTOM {
+            match node.try_fast(kind) {
+                Fast::Done(waiters) => {
+                    if waiters {
+                        node.event.notify(usize::MAX);
+                    }
+                    return true;
                 }
+                Fast::AlreadyCancelled => return false,
+                Fast::NeedsLock => {}
             }
+        }
+        let mut work = Work::default();
+        if !node.cancel_locked(node, kind, &reason, &mut work) {
+            return false;
+        }
+        while let Some(next) = work.slow.pop() {
+            let state = next.state.load(Ordering::Relaxed);
+            let next_kind = if state & LINKED != 0 || kind != KIND_CUSTOM {
+                kind
+            } else {
+                KIND_INHERITED
+            };
+            next.cancel_locked(&next, next_kind, &reason, &mut work);
         }
         // Every node of the subtree is published and woken: run callbacks.
         let mut panic = None;
-        for node in with_callbacks {
+        for node in work.callbacks {
             if let Err(payload) = node.run_callbacks(&reason) {
                 panic.get_or_insert(payload);
             }
@@ -274,32 +368,89 @@ impl Node {
         true
     }
 
-    /// Cancels this one node. `None` if it already was; otherwise its children.
-    #[allow(clippy::type_complexity)]
-    fn cancel_one(
+    /// One CAS, if nothing forces the slow path.
+    #[inline]
+    fn try_fast(&self, kind: usize) -> Fast {
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & CANCELLED != 0 {
+                return Fast::AlreadyCancelled;
+            }
+            if state & SLOW != 0 {
+                return Fast::NeedsLock;
+            }
+            match self.state.compare_exchange_weak(
+                state,
+                state | CANCELLED | kind,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Fast::Done(state & WAITERS != 0),
+                Err(actual) => state = actual,
+            }
+        }
+    }
+
+    /// The slow path for one node: under its lock, publish the reason and
+    /// cancel its children (fast path, or queued). Returns whether this call
+    /// cancelled the node.
+    fn cancel_locked(
         &self,
         this: &Arc<Node>,
+        kind: usize,
         reason: &CancelReason,
-        with_callbacks: &mut Vec<Arc<Node>>,
-    ) -> Option<Option<Box<Children>>> {
+        work: &mut Work,
+    ) -> bool {
         let mut inner = self.lock();
-        if inner.reason.is_some() {
-            return None;
+        let mut state = self.state.load(Ordering::Relaxed);
+        if state & CANCELLED != 0 {
+            return false;
         }
-        inner.reason = Some(reason.clone());
-        let children = inner.children.take();
-        if let Some(extra) = inner.extra.as_mut() {
-            if let Some(key) = extra.timer_key.take() {
-                timer::unregister(key);
+        // Not cancelled, and only a lock holder stores a custom reason: the
+        // slot is empty. Fill it before the CAS publishes it.
+        if kind == KIND_CUSTOM {
+            inner.reason = Some(reason.clone());
+        }
+        loop {
+            if state & CANCELLED != 0 {
+                // A lock-free canceller won after all.
+                inner.reason = None;
+                return false;
             }
-            if !extra.callbacks.is_empty() {
-                with_callbacks.push(this.clone());
+            match self.state.compare_exchange_weak(
+                state,
+                state | CANCELLED | kind,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => state = actual,
             }
         }
-        self.state.fetch_or(CANCELLED, Ordering::Release);
+        if state & HAS_CALLBACKS != 0 {
+            work.callbacks.push(this.clone());
+        }
+        let child_kind = Node::inherited_kind(kind);
+        if let Some(children) = inner.children.as_ref() {
+            for slot in &children.slots {
+                let Some(child) = slot.as_ref().and_then(Weak::upgrade) else {
+                    continue;
+                };
+                match child.try_fast(child_kind) {
+                    Fast::Done(true) => work.notify.push(child),
+                    Fast::Done(false) | Fast::AlreadyCancelled => {}
+                    Fast::NeedsLock => work.slow.push(child),
+                }
+            }
+        }
         drop(inner);
-        self.event.notify(usize::MAX);
-        Some(children)
+        if state & WAITERS != 0 {
+            self.event.notify(usize::MAX);
+        }
+        for node in work.notify.drain(..) {
+            node.event.notify(usize::MAX);
+        }
+        true
     }
 
     /// Runs this node's callbacks one at a time, outside the lock, catching
@@ -337,9 +488,9 @@ impl Node {
     /// Registers a callback, or runs it now if the node is already cancelled.
     pub(crate) fn on_cancel(&self, callback: Callback) -> Registered {
         let mut inner = self.lock();
-        if let Some(reason) = &inner.reason {
-            let reason = reason.clone();
+        if self.flag(HAS_CALLBACKS) & CANCELLED != 0 {
             drop(inner);
+            let reason = self.reason().unwrap_or(CancelReason::Cancelled);
             callback(&reason);
             return Registered::RanNow;
         }
@@ -383,7 +534,7 @@ impl Node {
             return false;
         }
         let mut inner = node.lock();
-        if inner.reason.is_some() {
+        if node.is_cancelled() {
             return true;
         }
         let extra = inner.extra.get_or_insert_with(Default::default);
@@ -442,6 +593,14 @@ impl Node {
         }
         parent
     }
+}
+
+/// The outcome of the lock-free cancel attempt.
+enum Fast {
+    /// Cancelled by this call; `true` if someone may be listening.
+    Done(bool),
+    AlreadyCancelled,
+    NeedsLock,
 }
 
 fn unlink_slot(parent: &Node, slot: usize) {

@@ -297,7 +297,9 @@ impl CancellationToken {
             if self.is_cancelled() {
                 return true;
             }
-            let listener = self.node.event.listen();
+            let Some(listener) = self.node.listen() else {
+                return true;
+            };
             if self.is_cancelled() {
                 return true;
             }
