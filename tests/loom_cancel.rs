@@ -14,9 +14,11 @@ use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 use ripcord::{CancelReason, CancellationToken};
 
+/// Explores every interleaving (no preemption bound): the models are small
+/// enough that the whole file runs in about a second in release mode.
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
+    builder.preemption_bound = None;
     builder.check(f);
 }
 
@@ -164,5 +166,34 @@ fn linked_token_racing_parent_cancel_ends_cancelled() {
         let linked = CancellationToken::any_of([&a, &b]);
         canceller.join().unwrap();
         assert_eq!(linked.reason().unwrap().to_string(), "a");
+    });
+}
+
+#[test]
+fn cancel_racing_an_async_waiter_on_a_leaf_token_never_loses_the_wake_up() {
+    // No children: the canceller takes the lock-free path.
+    model(|| {
+        let token = CancellationToken::new();
+        let t = token.clone();
+        let canceller = thread::spawn(move || t.cancel_with(CancelReason::DeadlineExceeded));
+        loom::future::block_on(token.clone().cancelled_owned());
+        assert_eq!(token.reason(), Some(CancelReason::DeadlineExceeded));
+        canceller.join().unwrap();
+    });
+}
+
+#[test]
+fn inherited_custom_reason_is_seen_whole_by_a_concurrent_reader() {
+    model(|| {
+        let root = CancellationToken::new();
+        let leaf = root.child_token().child_token();
+        let l = leaf.clone();
+        let reader = thread::spawn(move || l.reason().map(|r| r.to_string()));
+        root.cancel_with(CancelReason::custom("why"));
+        match reader.join().unwrap() {
+            None => {}
+            Some(seen) => assert_eq!(seen, "why"),
+        }
+        assert_eq!(leaf.reason().unwrap().to_string(), "why");
     });
 }
