@@ -47,8 +47,8 @@ impl<T> UnsafeCell<T> {
     }
 }
 
+#[cfg(all(feature = "std", loom))]
+pub(crate) use loom::sync::{Mutex, MutexGuard};
 /// The mutex guarding a cancellation token's tree links, reason and callbacks.
 #[cfg(all(feature = "std", not(loom)))]
 pub(crate) use std::sync::{Mutex, MutexGuard};
-#[cfg(all(feature = "std", loom))]
-pub(crate) use loom::sync::{Mutex, MutexGuard};

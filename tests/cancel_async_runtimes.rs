@@ -1,10 +1,11 @@
 //! The token's async API on every supported executor: the same scenarios,
 //! written once as async functions, run on each runtime.
+#![cfg(feature = "std")]
 #![cfg(not(miri))] // real runtimes need real I/O drivers and clocks
 
 use std::future::Future;
 use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 use std::thread;
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
 //! `on_cancel`: exactly once, outside locks, unregistering, panics.
+#![cfg(feature = "std")]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -126,7 +127,10 @@ fn dropping_the_handle_waits_for_a_running_callback() {
         thread::sleep(Duration::from_millis(1));
     }
     drop(reg);
-    assert!(finished.load(Ordering::SeqCst), "drop returned while the callback ran");
+    assert!(
+        finished.load(Ordering::SeqCst),
+        "drop returned while the callback ran"
+    );
     canceller.join().unwrap();
 }
 
@@ -141,7 +145,10 @@ fn a_panicking_callback_does_not_stop_the_others_or_the_tree() {
     let _r2 = children[2].on_cancel(move |_| bump());
     let r = root.clone();
     let result = std::panic::catch_unwind(move || r.cancel());
-    assert!(result.is_err(), "the panic is resumed on the cancelling thread");
+    assert!(
+        result.is_err(),
+        "the panic is resumed on the cancelling thread"
+    );
     assert!(children.iter().all(CancellationToken::is_cancelled));
     assert_eq!(count.load(Ordering::SeqCst), 2);
     assert!(root.wait_timeout(Duration::ZERO));

@@ -1,4 +1,5 @@
 //! Deadlines with no async runtime: the shared timer thread.
+#![cfg(feature = "std")]
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,10 @@ fn cancel_after_fires_and_not_before_the_deadline() {
     let t = CancellationToken::new();
     let start = Instant::now();
     t.cancel_after(Duration::from_millis(20));
-    assert!(t.wait_timeout(Duration::from_secs(10)), "deadline never fired");
+    assert!(
+        t.wait_timeout(Duration::from_secs(10)),
+        "deadline never fired"
+    );
     assert!(start.elapsed() >= Duration::from_millis(20));
     assert_eq!(t.reason(), Some(CancelReason::DeadlineExceeded));
 }
@@ -141,5 +145,8 @@ fn a_panicking_callback_on_a_deadline_does_not_kill_the_timer() {
     assert!(t.wait_timeout(Duration::from_secs(10)));
     let next = CancellationToken::new();
     next.cancel_after(Duration::from_millis(1));
-    assert!(next.wait_timeout(Duration::from_secs(10)), "timer thread died");
+    assert!(
+        next.wait_timeout(Duration::from_secs(10)),
+        "timer thread died"
+    );
 }

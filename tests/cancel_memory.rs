@@ -2,10 +2,11 @@
 //! binary has its own allocator). Each thread counts its own net allocations,
 //! so the test harness's threads do not disturb the numbers; every scenario
 //! allocates and frees on the test's own thread.
+#![cfg(feature = "std")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Mutex;
 use std::cell::Cell;
+use std::sync::Mutex;
 use std::task::{Context, Waker};
 use std::time::Duration;
 
@@ -48,7 +49,9 @@ static ALLOC: Counting = Counting;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn live() -> isize {

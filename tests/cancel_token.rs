@@ -1,4 +1,5 @@
 //! Behaviour of the token's plain (thread) API: one test per promise.
+#![cfg(feature = "std")]
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -265,6 +266,8 @@ fn drop_guard_cancels_on_drop_and_disarm_does_not() {
 }
 
 #[test]
+// Hash and Eq use the token's identity, which never changes.
+#[allow(clippy::mutable_key_type)]
 fn equality_and_hash_are_by_identity() {
     let a = CancellationToken::new();
     let b = CancellationToken::new();
@@ -297,7 +300,10 @@ fn concurrent_cancels_agree_on_one_reason() {
                 thread::spawn(move || r.cancel_with(CancelReason::custom(i)))
             })
             .collect();
-        let winners = handles.into_iter().filter(|_| true).map(|h| h.join().unwrap());
+        let winners = handles
+            .into_iter()
+            .filter(|_| true)
+            .map(|h| h.join().unwrap());
         assert_eq!(winners.filter(|w| *w).count(), 1);
         assert_eq!(root.reason(), leaf.reason());
     }

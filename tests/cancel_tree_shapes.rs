@@ -1,5 +1,6 @@
 //! Deep chains and wide trees: cancelled without recursion, dropped without
 //! recursion.
+#![cfg(feature = "std")]
 
 use ripcord::{CancelReason, CancellationToken};
 
@@ -92,7 +93,11 @@ fn wide_tree_with_some_children_dropped_cancels_the_rest() {
     let kept: Vec<_> = children.drain(..).step_by(2).collect();
     let fresh: Vec<_> = (0..N / 20).map(|_| root.child_token()).collect();
     root.cancel();
-    assert!(kept.iter().chain(&fresh).all(CancellationToken::is_cancelled));
+    assert!(
+        kept.iter()
+            .chain(&fresh)
+            .all(CancellationToken::is_cancelled)
+    );
 }
 
 #[test]

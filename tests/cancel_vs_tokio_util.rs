@@ -2,6 +2,7 @@
 //! Not a benchmark (the crate's criterion benches are); a sanity check of the
 //! ratios. Run with:
 //! `cargo test --release --test cancel_vs_tokio_util -- --ignored --nocapture`
+#![cfg(feature = "std")]
 #![cfg(not(miri))]
 
 use std::future::Future;

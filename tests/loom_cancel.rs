@@ -150,7 +150,10 @@ fn unregister_racing_cancel_runs_once_or_not_at_all() {
         let removed = registration.unregister();
         // Unregistering waits for a running callback: after it returns, the
         // callback either never started or has finished.
-        assert_eq!(started.load(Ordering::SeqCst), finished.load(Ordering::SeqCst));
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            finished.load(Ordering::SeqCst)
+        );
         canceller.join().unwrap();
         assert_eq!(finished.load(Ordering::SeqCst), usize::from(!removed));
     });

@@ -33,7 +33,9 @@ impl DropGuard {
     /// assert_eq!(back, token);
     /// ```
     pub fn disarm(mut self) -> CancellationToken {
-        self.token.take().expect("a guard holds its token until dropped")
+        self.token
+            .take()
+            .expect("a guard holds its token until dropped")
     }
 
     /// The guarded token.
@@ -43,7 +45,9 @@ impl DropGuard {
     /// assert!(!guard.token().is_cancelled());
     /// ```
     pub fn token(&self) -> &CancellationToken {
-        self.token.as_ref().expect("a guard holds its token until dropped")
+        self.token
+            .as_ref()
+            .expect("a guard holds its token until dropped")
     }
 }
 

@@ -287,7 +287,11 @@ impl Node {
             ));
         }
         let children = inner.children.get_or_insert_with(Default::default);
-        let slot = children.free.last().copied().unwrap_or(children.slots.len());
+        let slot = children
+            .free
+            .last()
+            .copied()
+            .unwrap_or(children.slots.len());
         let child = Arc::new(Node::with_parent(
             Some(parent.clone()),
             slot,
@@ -641,6 +645,10 @@ mod tests {
     #[test]
     fn node_is_small() {
         // Arc header (16) + node: the per-child budget is tokio-util's ~112 B.
-        assert!(core::mem::size_of::<Node>() + 16 <= 112, "{}", core::mem::size_of::<Node>());
+        assert!(
+            core::mem::size_of::<Node>() + 16 <= 112,
+            "{}",
+            core::mem::size_of::<Node>()
+        );
     }
 }
