@@ -90,7 +90,10 @@ impl CancellationToken {
     /// (wake-ups happen outside every lock), and after the
     /// [`on_cancel`](Self::on_cancel) callbacks of the whole subtree have run on
     /// this thread. A descendant that was already cancelled keeps its own
-    /// reason (and its subtree is left to whoever cancelled it).
+    /// reason (and its subtree is left to whoever cancelled it). A call that
+    /// loses a race against a concurrent cancellation of the same token
+    /// returns `false` at once, possibly while the winner is still reaching
+    /// the descendants.
     ///
     /// If a callback panics, the other callbacks still run, the whole subtree
     /// stays cancelled, and the first panic is then resumed on this thread.
