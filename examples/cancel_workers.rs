@@ -41,7 +41,9 @@ fn main() {
     // A tokio task on its own runtime, waiting on the same tree.
     let tokio_token = root.child_token();
     let tokio_task = thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             tokio::spawn(async move {
                 tokio_token.cancelled().await;
