@@ -77,6 +77,24 @@ fn cancel_races_a_child_drop() {
 }
 
 #[test]
+fn cancel_races_the_drop_of_a_leaf_child() {
+    // The canceller may hold the last reference to the child while it holds
+    // the parent's lock; it must not drop it there (that would deadlock).
+    race(
+        || {
+            let root = CancellationToken::new();
+            let leaves: Vec<_> = (0..4).map(|_| root.child_token()).collect();
+            (leaves, root)
+        },
+        drop,
+        |root| {
+            root.cancel();
+            assert!(root.child_token().is_cancelled());
+        },
+    );
+}
+
+#[test]
 fn parent_drop_races_child_cancel() {
     race(
         || {

@@ -5,7 +5,9 @@
 //! `crate::loom`), and event-listener (built with its `loom` feature) uses
 //! loom's atomics, mutex and parking too, so the waiter list, its wake-ups and
 //! blocking waits are model-checked as well. Deadlines (the timer thread) are
-//! not modelled.
+//! not modelled, and neither are the `Arc`/`Weak` reference counts (std's,
+//! since loom's `Arc` has no `Weak`): races that hinge on who drops the last
+//! reference are covered by `tests/cancel_stress.rs` (run under ASan).
 #![cfg(loom)]
 
 use std::sync::Arc;
@@ -198,5 +200,17 @@ fn inherited_custom_reason_is_seen_whole_by_a_concurrent_reader() {
             Some(seen) => assert_eq!(seen, "why"),
         }
         assert_eq!(leaf.reason().unwrap().to_string(), "why");
+    });
+}
+
+#[test]
+fn cancel_racing_the_drop_of_a_leaf_child_is_safe() {
+    model(|| {
+        let root = CancellationToken::new();
+        let leaf = root.child_token();
+        let dropper = thread::spawn(move || drop(leaf));
+        root.cancel();
+        dropper.join().unwrap();
+        assert!(root.is_cancelled());
     });
 }

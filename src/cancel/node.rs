@@ -193,6 +193,8 @@ struct Work {
     slow: Vec<Arc<Node>>,
     /// Cancelled, with callbacks to run at the end.
     callbacks: Vec<Arc<Node>>,
+    /// Children whose last reference we held under a lock: dropped after it.
+    dead: Vec<Node>,
 }
 
 impl Node {
@@ -417,8 +419,11 @@ impl Node {
         }
         loop {
             if state & CANCELLED != 0 {
-                // A lock-free canceller won after all.
-                inner.reason = None;
+                // A lock-free canceller won after all. (The user's value is
+                // dropped after unlocking: its `Drop` may do anything.)
+                let ours = inner.reason.take();
+                drop(inner);
+                drop(ours);
                 return false;
             }
             match self.state.compare_exchange_weak(
@@ -442,12 +447,20 @@ impl Node {
                 };
                 match child.try_fast(child_kind) {
                     Fast::Done(true) => work.notify.push(child),
-                    Fast::Done(false) | Fast::AlreadyCancelled => {}
                     Fast::NeedsLock => work.slow.push(child),
+                    Fast::Done(false) | Fast::AlreadyCancelled => {
+                        // If the child's last handle went away since the
+                        // upgrade, dropping it here would unlink it from this
+                        // node, whose lock we hold: defer that drop.
+                        if let Some(last) = Arc::into_inner(child) {
+                            work.dead.push(last);
+                        }
+                    }
                 }
             }
         }
         drop(inner);
+        work.dead.clear();
         if state & WAITERS != 0 {
             self.event.notify(usize::MAX);
         }
