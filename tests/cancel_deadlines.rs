@@ -150,3 +150,16 @@ fn a_panicking_callback_on_a_deadline_does_not_kill_the_timer() {
         "timer thread died"
     );
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "waits on the real clock")]
+fn a_deadline_millennia_away_does_not_disturb_the_timer() {
+    let far = CancellationToken::new();
+    far.cancel_after(Duration::from_secs(1 << 40));
+    assert!(far.deadline().is_some());
+    let near = CancellationToken::new();
+    near.cancel_after(Duration::from_millis(1));
+    assert!(near.wait_timeout(Duration::from_secs(10)));
+    assert!(!far.is_cancelled());
+    far.cancel();
+}

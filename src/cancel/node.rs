@@ -656,6 +656,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn event_is_one_word_and_allocates_lazily() {
+        // event-listener allocates its waiter list on the first `listen`, so
+        // a token nobody waits on pays one pointer for it.
+        assert_eq!(core::mem::size_of::<Event>(), core::mem::size_of::<usize>());
+    }
+
+    #[test]
     fn node_is_small() {
         // Arc header (16) + node: the per-child budget is tokio-util's ~112 B.
         assert!(
