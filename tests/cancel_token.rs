@@ -321,3 +321,18 @@ fn children_created_while_cancelling_end_up_cancelled() {
         }
     }
 }
+
+#[test]
+fn a_waiter_woken_by_a_parent_sees_every_descendant_cancelled() {
+    for _ in 0..if cfg!(miri) { 2 } else { 100 } {
+        let root = CancellationToken::new();
+        let mid = root.child_token();
+        let leaves: Vec<_> = (0..20).map(|_| mid.child_token()).collect();
+        let r = root.clone();
+        let canceller = thread::spawn(move || r.cancel());
+        root.wait();
+        assert!(mid.is_cancelled());
+        assert!(leaves.iter().all(CancellationToken::is_cancelled));
+        canceller.join().unwrap();
+    }
+}

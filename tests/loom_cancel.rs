@@ -214,3 +214,25 @@ fn cancel_racing_the_drop_of_a_leaf_child_is_safe() {
         assert!(root.is_cancelled());
     });
 }
+
+#[test]
+fn a_token_seen_cancelled_has_its_whole_subtree_cancelled() {
+    model(|| {
+        let root = CancellationToken::new();
+        let child = root.child_token();
+        let grandchild = child.child_token();
+        let watcher = {
+            let (root, child, grandchild) = (root.clone(), child.clone(), grandchild.clone());
+            thread::spawn(move || {
+                if root.is_cancelled() {
+                    assert!(child.is_cancelled() && grandchild.is_cancelled());
+                }
+                if child.is_cancelled() {
+                    assert!(grandchild.is_cancelled());
+                }
+            })
+        };
+        root.cancel_with(CancelReason::custom("stop"));
+        watcher.join().unwrap();
+    });
+}

@@ -18,22 +18,26 @@
 //!
 //! | bits | name            | set by                                                    | cleared | what setting it publishes |
 //! |------|-----------------|-----------------------------------------------------------|---------|---------------------------|
-//! | 0    | `CANCELLED`     | the canceller, in the same compare-and-swap as `KIND`     | never   | the reason (`KIND`, and `inner.reason` for a custom one) is final |
+//! | 0    | `CANCELLED`     | the canceller: with `KIND` in one compare-and-swap (CAS), or after `CLOSING` | never | the reason (`KIND`, and `inner.reason` for a custom one) is final, and every descendant is cancelled |
 //! | 1-2  | `KIND`          | with `CANCELLED`                                          | never   | `Cancelled`, `DeadlineExceeded`, `Custom` (value in `inner.reason`), or `Inherited` (same reason as `parent`) |
 //! | 3    | `HAS_CHILDREN`  | `child_token` / `any_of`, holding `inner`, by a read-modify-write (RMW) | never | the child slab may be non-empty: cancelling must lock |
 //! | 4    | `HAS_CALLBACKS` | `on_cancel`, holding `inner`, by an RMW                   | never   | callbacks may be registered: cancelling must lock |
 //! | 5    | `HAS_DEADLINE`  | `cancel_at`, holding `inner`                              | never   | `extra.deadline` is set (`deadline()` locks only such nodes) |
 //! | 6    | `LINKED`        | `any_of`, before the node is shared                       | never   | `extra.links` holds extra parents; cancelling it stores an explicit reason |
 //! | 7    | `WAITERS`       | anyone about to listen on `event`, by an RMW              | never   | someone may be listening: cancelling must notify |
+//! | 8    | `CLOSING`       | the canceller of a node with children, with `KIND`, under the lock | never | the reason is final and the descendants are being cancelled; `CANCELLED` follows. New children are born cancelled, new callbacks run at once, other cancellers stop |
 //!
-//! `is_cancelled` is one `Acquire` load of `state`.
+//! `is_cancelled` is one `Acquire` load of `state`. Because a node with
+//! children turns `CANCELLED` only after its descendants, a thread that sees a
+//! token cancelled sees its whole subtree cancelled too (unless another thread
+//! is cancelling part of that subtree at the same moment).
 //!
 //! # Transitions
 //!
 //! | who, when | how | afterwards |
 //! |-----------|-----|------------|
 //! | cancel, **fast path** (no `HAS_CHILDREN`, `HAS_CALLBACKS`, `LINKED`, reason not custom) | one CAS: `+CANCELLED +KIND`; no lock | if `WAITERS` was set: `event.notify(usize::MAX)` |
-//! | cancel, **slow path** | lock; store a custom reason; CAS `+CANCELLED +KIND` (if someone else won, undo and stop); with the lock still held, cancel each live child by the fast path (children that need the slow path are queued) | unlock; notify if `WAITERS`; then the queued children, one lock at a time (a work list: no recursion); then the callbacks of every node cancelled |
+//! | cancel, **slow path** | lock; if `CANCELLED` or `CLOSING`, stop; store a custom reason; CAS `+KIND` and `+CLOSING` (node with children) or `+CANCELLED` (without); with the lock still held, cancel each live child by the fast path (children that need the slow path are queued) | unlock; notify if `CANCELLED` and `WAITERS`; then the queued children, one lock at a time (a work list: no recursion); then `+CANCELLED` on the `CLOSING` nodes, children before parents, notifying each; then the callbacks of every node cancelled |
 //! | `child_token` | lock parent; RMW `+HAS_CHILDREN` returns the state: if `CANCELLED`, the child is born cancelled (no slot); otherwise a slot holds a `Weak` to the child | — |
 //! | `on_cancel` | lock; RMW `+HAS_CALLBACKS`: if `CANCELLED`, run now (after unlocking); otherwise store | — |
 //! | listen (`cancelled`, `wait`) | RMW `+WAITERS`: if `CANCELLED`, done; otherwise listen, check again, wait | — |
@@ -85,6 +89,11 @@ const HAS_DEADLINE: usize = 1 << 5;
 const LINKED: usize = 1 << 6;
 /// Someone may be listening on `event`.
 const WAITERS: usize = 1 << 7;
+/// Being cancelled: `KIND` is final, the descendants are being cancelled, and
+/// `CANCELLED` follows once they all are.
+const CLOSING: usize = 1 << 8;
+/// Cancelled, or about to be: `KIND` is final.
+const DECIDED: usize = CANCELLED | CLOSING;
 
 /// Bits that make cancelling take the lock.
 const SLOW: usize = HAS_CHILDREN | HAS_CALLBACKS | LINKED;
@@ -195,6 +204,9 @@ struct Work {
     callbacks: Vec<Arc<Node>>,
     /// Children whose last reference we held under a lock: dropped after it.
     dead: Vec<Node>,
+    /// `CLOSING` nodes, parents before children: they get `CANCELLED` in
+    /// reverse order once the whole subtree is visited.
+    closing: Vec<Arc<Node>>,
 }
 
 impl Node {
@@ -249,14 +261,22 @@ impl Node {
     }
 
     pub(crate) fn reason(&self) -> Option<CancelReason> {
+        self.reason_once(CANCELLED)
+    }
+
+    /// The reason, once `state` has any of the `required` bits.
+    fn reason_once(&self, required: usize) -> Option<CancelReason> {
         let mut node = self;
+        let mut required = required;
         loop {
             let state = node.state.load(Ordering::Acquire);
-            if state & CANCELLED == 0 {
-                // Only possible for `self`: an `Inherited` node's parent was
-                // cancelled before it (and that is visible through the load).
+            if state & required == 0 {
+                // Only possible for `self`: an `Inherited` node's parent had
+                // its `KIND` decided before the child was cancelled (and that
+                // is visible through the load).
                 return None;
             }
+            required = DECIDED;
             match state & KIND_MASK {
                 KIND_CANCELLED => return Some(CancelReason::Cancelled),
                 KIND_DEADLINE => return Some(CancelReason::DeadlineExceeded),
@@ -278,7 +298,7 @@ impl Node {
     pub(crate) fn new_child(parent: &Arc<Node>) -> Arc<Node> {
         let mut inner = parent.lock();
         let state = parent.flag(HAS_CHILDREN);
-        if state & CANCELLED != 0 {
+        if state & DECIDED != 0 {
             drop(inner);
             let born = CANCELLED | Node::inherited_kind(state);
             return Arc::new(Node::with_parent(
@@ -314,9 +334,11 @@ impl Node {
         for parent in parents {
             let mut inner = parent.lock();
             let state = parent.flag(HAS_CHILDREN);
-            if state & CANCELLED != 0 {
+            if state & DECIDED != 0 {
                 drop(inner);
-                let reason = parent.reason().unwrap_or(CancelReason::Cancelled);
+                let reason = parent
+                    .reason_once(DECIDED)
+                    .unwrap_or(CancelReason::Cancelled);
                 Node::cancel(&node, reason);
                 return node;
             }
@@ -360,6 +382,13 @@ impl Node {
                 KIND_INHERITED
             };
             next.cancel_locked(&next, next_kind, &reason, &mut work);
+        }
+        // Children before parents: reverse visiting order.
+        while let Some(closing) = work.closing.pop() {
+            let state = closing.state.fetch_or(CANCELLED, Ordering::AcqRel);
+            if state & WAITERS != 0 {
+                closing.event.notify(usize::MAX);
+            }
         }
         // Every node of the subtree is published and woken: run callbacks.
         let mut panic = None;
@@ -409,7 +438,7 @@ impl Node {
     ) -> bool {
         let mut inner = self.lock();
         let mut state = self.state.load(Ordering::Relaxed);
-        if state & CANCELLED != 0 {
+        if state & DECIDED != 0 {
             return false;
         }
         // Not cancelled, and only a lock holder stores a custom reason: the
@@ -417,8 +446,17 @@ impl Node {
         if kind == KIND_CUSTOM {
             inner.reason = Some(reason.clone());
         }
+        // A node with children is only marked `CLOSING` now: it becomes
+        // `CANCELLED` after its descendants, so that whoever sees it cancelled
+        // also sees them cancelled. (`HAS_CHILDREN` cannot appear meanwhile:
+        // it is only set under the lock we hold.)
+        let mark = if state & HAS_CHILDREN != 0 {
+            CLOSING
+        } else {
+            CANCELLED
+        };
         loop {
-            if state & CANCELLED != 0 {
+            if state & DECIDED != 0 {
                 // A lock-free canceller won after all. (The user's value is
                 // dropped after unlocking: its `Drop` may do anything.)
                 let ours = inner.reason.take();
@@ -428,13 +466,16 @@ impl Node {
             }
             match self.state.compare_exchange_weak(
                 state,
-                state | CANCELLED | kind,
+                state | mark | kind,
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
                 Ok(_) => break,
                 Err(actual) => state = actual,
             }
+        }
+        if mark == CLOSING {
+            work.closing.push(this.clone());
         }
         if state & HAS_CALLBACKS != 0 {
             work.callbacks.push(this.clone());
@@ -461,7 +502,7 @@ impl Node {
         }
         drop(inner);
         work.dead.clear();
-        if state & WAITERS != 0 {
+        if mark == CANCELLED && state & WAITERS != 0 {
             self.event.notify(usize::MAX);
         }
         for node in work.notify.drain(..) {
@@ -505,9 +546,13 @@ impl Node {
     /// Registers a callback, or runs it now if the node is already cancelled.
     pub(crate) fn on_cancel(&self, callback: Callback) -> Registered {
         let mut inner = self.lock();
-        if self.flag(HAS_CALLBACKS) & CANCELLED != 0 {
+        if self.flag(HAS_CALLBACKS) & DECIDED != 0 {
+            // Cancelled, or being cancelled by a thread that has already
+            // collected this node's callbacks: run it here.
             drop(inner);
-            let reason = self.reason().unwrap_or(CancelReason::Cancelled);
+            let reason = self
+                .reason_once(DECIDED)
+                .unwrap_or(CancelReason::Cancelled);
             callback(&reason);
             return Registered::RanNow;
         }
@@ -551,7 +596,7 @@ impl Node {
             return false;
         }
         let mut inner = node.lock();
-        if node.is_cancelled() {
+        if node.state.load(Ordering::Acquire) & DECIDED != 0 {
             return true;
         }
         let extra = inner.extra.get_or_insert_with(Default::default);

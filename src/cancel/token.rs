@@ -117,9 +117,11 @@ impl CancellationToken {
     }
 
     /// Whether the token is cancelled. One atomic load (`Acquire`): no lock,
-    /// no allocation, no shared write. If it returns `true`, every descendant
-    /// that was linked before the cancellation is cancelled or being cancelled
-    /// by the cancelling thread, and [`reason`](Self::reason) is `Some`.
+    /// no allocation, no shared write. Once it returns `true`,
+    /// [`reason`](Self::reason) is `Some` and every descendant reports
+    /// cancelled too: a token with children is marked cancelled only after
+    /// all of them (the one exception: a descendant that another thread is
+    /// cancelling concurrently, on its own, may still be finishing).
     ///
     /// ```
     /// let token = ripcord::CancellationToken::new();
