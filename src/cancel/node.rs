@@ -550,9 +550,7 @@ impl Node {
             // Cancelled, or being cancelled by a thread that has already
             // collected this node's callbacks: run it here.
             drop(inner);
-            let reason = self
-                .reason_once(DECIDED)
-                .unwrap_or(CancelReason::Cancelled);
+            let reason = self.reason_once(DECIDED).unwrap_or(CancelReason::Cancelled);
             callback(&reason);
             return Registered::RanNow;
         }
