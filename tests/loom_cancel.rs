@@ -236,3 +236,20 @@ fn a_token_seen_cancelled_has_its_whole_subtree_cancelled() {
         watcher.join().unwrap();
     });
 }
+
+#[test]
+fn after_losing_a_cancel_race_the_token_reports_cancelled() {
+    model(|| {
+        let root = CancellationToken::new();
+        let _child = root.child_token(); // forces the CLOSING path
+        let r = root.clone();
+        let other = thread::spawn(move || {
+            r.cancel();
+            assert!(r.is_cancelled());
+        });
+        root.cancel_with(CancelReason::DeadlineExceeded);
+        assert!(root.is_cancelled());
+        assert!(root.reason().is_some());
+        other.join().unwrap();
+    });
+}

@@ -37,7 +37,7 @@
 //! | who, when | how | afterwards |
 //! |-----------|-----|------------|
 //! | cancel, **fast path** (no `HAS_CHILDREN`, `HAS_CALLBACKS`, `LINKED`, reason not custom) | one CAS: `+CANCELLED +KIND`; no lock | if `WAITERS` was set: `event.notify(usize::MAX)` |
-//! | cancel, **slow path** | lock; if `CANCELLED` or `CLOSING`, stop; store a custom reason; CAS `+KIND` and `+CLOSING` (node with children) or `+CANCELLED` (without); with the lock still held, cancel each live child by the fast path (children that need the slow path are queued) | unlock; notify if `CANCELLED` and `WAITERS`; then the queued children, one lock at a time (a work list: no recursion); then `+CANCELLED` on the `CLOSING` nodes, children before parents, notifying each; then the callbacks of every node cancelled |
+//! | cancel, **slow path** | lock; if `CANCELLED` or `CLOSING`, stop (after waiting for `CANCELLED`, if this is the token `cancel` was called on); store a custom reason; CAS `+KIND` and `+CLOSING` (node with children) or `+CANCELLED` (without); with the lock still held, cancel each live child by the fast path (children that need the slow path are queued) | unlock; notify if `CANCELLED` and `WAITERS`; then the queued children, one lock at a time (a work list: no recursion); then `+CANCELLED` on the `CLOSING` nodes, children before parents, notifying each; then the callbacks of every node cancelled |
 //! | `child_token` | lock parent; RMW `+HAS_CHILDREN` returns the state: if `CANCELLED`, the child is born cancelled (no slot); otherwise a slot holds a `Weak` to the child | — |
 //! | `on_cancel` | lock; RMW `+HAS_CALLBACKS`: if `CANCELLED`, run now (after unlocking); otherwise store | — |
 //! | listen (`cancelled`, `wait`) | RMW `+WAITERS`: if `CANCELLED`, done; otherwise listen, check again, wait | — |
@@ -372,6 +372,11 @@ impl Node {
         }
         let mut work = Work::default();
         if !node.cancel_locked(node, kind, &reason, &mut work) {
+            // Another thread won. If it is still marking the descendants
+            // (`CLOSING`), wait for it, so that the token reports cancelled
+            // once this call returns. The winner never waits on anything
+            // while it marks, so this cannot deadlock.
+            node.wait_cancelled();
             return false;
         }
         while let Some(next) = work.slow.pop() {
@@ -401,6 +406,22 @@ impl Node {
             std::panic::resume_unwind(payload);
         }
         true
+    }
+
+    /// Blocks until `CANCELLED` is set (check, listen, check again, wait).
+    fn wait_cancelled(&self) {
+        loop {
+            if self.is_cancelled() {
+                return;
+            }
+            let Some(listener) = self.listen() else {
+                return;
+            };
+            if self.is_cancelled() {
+                return;
+            }
+            listener.wait();
+        }
     }
 
     /// One CAS, if nothing forces the slow path.

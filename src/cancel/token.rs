@@ -92,16 +92,19 @@ impl CancellationToken {
     /// (wake-ups happen outside every lock), and after the
     /// [`on_cancel`](Self::on_cancel) callbacks of the whole subtree have run on
     /// this thread. A descendant that was already cancelled keeps its own
-    /// reason (and its subtree is left to whoever cancelled it). A call that
-    /// loses a race against a concurrent cancellation of the same token
-    /// returns `false` at once, possibly while the winner is still reaching
-    /// the descendants.
+    /// reason (and its subtree is left to whoever cancelled it).
+    ///
+    /// After `cancel_with` returns, the token always reports cancelled. A call
+    /// that loses a race against a concurrent cancellation of the same token
+    /// returns `false`; if the winner is still marking the descendants, the
+    /// loser first waits for that (briefly: no user code runs meanwhile; the
+    /// winner's callbacks are not waited for).
     ///
     /// If a callback panics, the other callbacks still run, the whole subtree
     /// stays cancelled, and the first panic is then resumed on this thread.
     ///
-    /// Never blocks on other tokens' waiters; runs in time proportional to the
-    /// size of the subtree, with no recursion (a 100,000-deep chain is fine).
+    /// Never blocks on waiters; runs in time proportional to the size of the
+    /// subtree, with no recursion (a 100,000-deep chain is fine).
     ///
     /// ```
     /// use ripcord::{CancelReason, CancellationToken};
