@@ -3,6 +3,9 @@
 //!
 //! - [`oneshot`]: a channel that carries exactly one value, awaitable and
 //!   blockable on both ends.
+//! - [`cancel`] (feature `std`): [`CancellationToken`], cheap to check,
+//!   waitable from threads and tasks, with trees, reasons, deadlines and
+//!   callbacks.
 //! - [`time`]: timeouts on any executor's timer ([`FutureExt`], [`time::Sleeper`]).
 //!
 //! # The one pattern: check, listen, check again, wait
@@ -41,6 +44,8 @@ pub mod time;
 
 #[cfg(feature = "std")]
 pub use cancel::CancelReason;
+#[cfg(feature = "std")]
+pub use cancel::{CancelCallback, CancellationToken, DropGuard};
 #[cfg(feature = "std")]
 pub use time::Cancelled;
 pub use time::{Elapsed, FutureExt};
