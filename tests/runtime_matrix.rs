@@ -47,6 +47,9 @@ matrix! {
         timeout_does_not_fire,
         timed_out_receiver_stays_usable,
         many_timeouts_at_once,
+        cancellation_wakes_waiters,
+        deadline_token_fires,
+        with_cancellation_returns_the_reason,
     ],
     runtimes: [
         plain_threads,
@@ -139,6 +142,41 @@ mod two_runtimes_at_once {
         assert_eq!(rt.block_on(in_tokio).unwrap(), Err(Elapsed::new()));
         assert_eq!(smol::block_on(in_smol), Err(Elapsed::new()));
     }
+
+    /// One token, cancelled from a plain thread, ends waits in tokio and smol
+    /// and a blocked thread, all with the same reason.
+    #[test]
+    #[cfg_attr(miri, ignore = "real runtimes")]
+    fn token_cancelled_from_a_thread_wakes_tokio_smol_and_a_thread() {
+        use ripcord::{CancelReason, CancellationToken};
+
+        let rt = tokio_rt();
+        let token = CancellationToken::new();
+        let (_keep_a, never_a) = oneshot::channel::<u8>();
+        let (_keep_b, never_b) = oneshot::channel::<u8>();
+        let in_tokio = rt.spawn(never_a.with_cancellation_owned(token.child_token()));
+        let in_smol = smol::spawn(never_b.with_cancellation_owned(token.child_token()));
+        let blocked = {
+            let token = token.child_token();
+            std::thread::spawn(move || {
+                token.wait();
+                token.reason()
+            })
+        };
+        let canceller = {
+            let token = token.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(5));
+                token.cancel_with(CancelReason::custom("deploy"));
+            })
+        };
+        let a = rt.block_on(in_tokio).unwrap().unwrap_err();
+        let b = smol::block_on(in_smol).unwrap_err();
+        assert_eq!(a.reason().to_string(), "deploy");
+        assert_eq!(a, b);
+        assert_eq!(blocked.join().unwrap().unwrap().to_string(), "deploy");
+        canceller.join().unwrap();
+    }
 }
 
 /// With no runtime running anywhere, nothing in ripcord panics: a minimal
@@ -165,6 +203,23 @@ mod no_runtime {
         stopper.join().unwrap();
         tx.send(1).unwrap();
         assert_eq!(block_on(rx), Ok(1));
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "ripcord's timer thread outlives the test")]
+    fn cancel_after_on_a_plain_thread() {
+        let token = ripcord::CancellationToken::new();
+        let start = std::time::Instant::now();
+        token.cancel_after(Duration::from_millis(10));
+        assert!(token.wait_timeout(Duration::from_secs(30)));
+        assert!(start.elapsed() >= Duration::from_millis(10));
+        assert!(token.reason().unwrap().is_deadline_exceeded());
+        // A token's deadline driven by a plain thread's sleep, under the
+        // minimal executor.
+        let token = ripcord::CancellationToken::new();
+        let sleeper = |d: Duration| async move { std::thread::sleep(d) };
+        block_on(token.cancel_after_with(&sleeper, Duration::from_millis(1)));
+        assert!(token.reason().unwrap().is_deadline_exceeded());
     }
 
     #[test]

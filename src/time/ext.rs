@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 /// | [`timeout_with`](FutureExt::timeout_with) | any future (a sleep, a oneshot receiver, a token's `cancelled_owned()`) | nothing: works in `no_std` |
 /// | [`timeout`](FutureExt::timeout) | a [`Duration`] measured by a [`Sleeper`] | `std` |
 /// | [`timeout_at`](FutureExt::timeout_at) | an [`Instant`] measured by a [`Sleeper`] | `std` |
+/// | [`with_cancellation`](FutureExt::with_cancellation) | a [`CancellationToken`](crate::CancellationToken) | `std` |
 ///
 /// All three return the same [`Timeout`] future: the inner future is polled
 /// first, so a ready result is never lost to a deadline that fires at the same
@@ -166,6 +167,60 @@ pub trait FutureExt: Future {
         S: Sleeper + ?Sized,
     {
         Timeout::new(self, sleeper.sleep_until(deadline))
+    }
+
+    /// Runs this future until it finishes or `token` is cancelled.
+    ///
+    /// Resolves to `Ok(output)`, or to `Err(`[`Cancelled`](crate::Cancelled)`)`
+    /// carrying the token's [`CancelReason`](crate::CancelReason) (a child
+    /// token reports its ancestor's). The token is checked **before** the
+    /// future on every poll, so once the token is cancelled the future is not
+    /// polled again (the same rule as
+    /// [`CancellationToken::run_until_cancelled`](crate::CancellationToken::run_until_cancelled),
+    /// which this is). Works on any executor.
+    ///
+    /// **Cancel safety:** as cancel-safe as `self`; dropping the returned
+    /// future unregisters it from the token.
+    ///
+    /// ```
+    /// use ripcord::{CancelReason, CancellationToken, FutureExt};
+    ///
+    /// let token = CancellationToken::new();
+    /// token.cancel_with(CancelReason::custom("user pressed stop"));
+    /// let out = futures::executor::block_on(std::future::pending::<()>().with_cancellation(&token));
+    /// assert_eq!(out.unwrap_err().reason().to_string(), "user pressed stop");
+    /// ```
+    #[cfg(feature = "std")]
+    fn with_cancellation(
+        self,
+        token: &crate::CancellationToken,
+    ) -> crate::cancel::RunUntilCancelled<'_, Self>
+    where
+        Self: Sized,
+    {
+        token.run_until_cancelled(self)
+    }
+
+    /// Like [`with_cancellation`](FutureExt::with_cancellation), owning the
+    /// token: the result is `'static` (and `Send` when `self` is), ready to be
+    /// spawned.
+    ///
+    /// ```
+    /// use ripcord::{CancellationToken, FutureExt};
+    ///
+    /// let token = CancellationToken::new();
+    /// let job = async { 40 + 2 }.with_cancellation_owned(token.clone());
+    /// assert_eq!(futures::executor::block_on(job), Ok(42));
+    /// ```
+    #[cfg(feature = "std")]
+    fn with_cancellation_owned(
+        self,
+        token: crate::CancellationToken,
+    ) -> crate::cancel::RunUntilCancelledOwned<Self>
+    where
+        Self: Sized,
+    {
+        token.run_until_cancelled_owned(self)
     }
 }
 

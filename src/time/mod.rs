@@ -11,6 +11,11 @@
 //!   runtime's timer. Each built-in sleeper is a zero-sized type behind a
 //!   feature (none is on by default), and any closure
 //!   `Fn(Duration) -> impl Future<Output = ()>` is a sleeper too.
+//! - [`FutureExt::with_cancellation`] stops a future when a
+//!   [`CancellationToken`](crate::CancellationToken) is cancelled and returns
+//!   [`Cancelled`] with the token's reason;
+//!   [`CancellationToken::cancel_after_with`](crate::CancellationToken::cancel_after_with)
+//!   drives a token's deadline from the application's own timer.
 //!
 //! | sleeper | feature | timer | runtime needed |
 //! |---|---|---|---|
@@ -51,6 +56,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "std")]
+mod cancel;
 mod error;
 mod ext;
 #[cfg(feature = "std")]
@@ -66,6 +73,8 @@ mod sleep_futures_timer;
 #[cfg(feature = "tokio")]
 mod sleep_tokio;
 
+#[cfg(feature = "std")]
+pub use cancel::CancelAfter;
 #[cfg(feature = "std")]
 pub use error::Cancelled;
 pub use error::Elapsed;

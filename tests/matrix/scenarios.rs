@@ -123,3 +123,79 @@ pub async fn many_timeouts_at_once<S: MatrixSleeper>(s: S) {
     }
     assert!(start.elapsed() >= SHORT);
 }
+
+/// A token cancelled from a plain thread wakes a task waiting on it and one
+/// blocked thread; both see the same reason.
+pub async fn cancellation_wakes_waiters<S: MatrixSleeper>(s: S) {
+    use ripcord::{CancelReason, CancellationToken};
+
+    let token = CancellationToken::new();
+    let blocked = {
+        let token = token.child_token();
+        std::thread::spawn(move || {
+            assert!(token.wait_timeout(GENEROUS), "blocked thread not woken");
+            token.reason()
+        })
+    };
+    let canceller = {
+        let token = token.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(2));
+            token.cancel_with(CancelReason::custom("stop"));
+        })
+    };
+    assert_eq!(token.cancelled().timeout(&s, GENEROUS).await, Ok(()));
+    let reason = token.reason().unwrap();
+    assert_eq!(reason.to_string(), "stop");
+    assert_eq!(blocked.join().unwrap(), Some(reason));
+    canceller.join().unwrap();
+}
+
+/// A deadline on a token fires: once on ripcord's own timer thread
+/// (`cancel_after`), once on the runtime's timer (`cancel_after_with`).
+pub async fn deadline_token_fires<S: MatrixSleeper>(s: S) {
+    use ripcord::CancellationToken;
+
+    let start = Instant::now();
+    let token = CancellationToken::new();
+    token.cancel_after(SHORT);
+    assert_eq!(token.cancelled().timeout(&s, GENEROUS).await, Ok(()));
+    assert!(start.elapsed() >= SHORT, "fired before its deadline");
+    assert!(token.reason().unwrap().is_deadline_exceeded());
+
+    let start = Instant::now();
+    let token = CancellationToken::new();
+    let child = token.child_token();
+    token.cancel_after_with(&s, SHORT).await;
+    assert!(start.elapsed() >= SHORT, "fired before its deadline");
+    assert!(child.is_cancelled());
+    assert!(child.reason().unwrap().is_deadline_exceeded());
+}
+
+/// `with_cancellation` returns the token's reason, and lets a result through
+/// when the token stays quiet.
+pub async fn with_cancellation_returns_the_reason<S: MatrixSleeper>(s: S) {
+    use ripcord::{CancelReason, CancellationToken};
+
+    let parent = CancellationToken::new();
+    let token = parent.child_token();
+    assert_eq!(async { 5 }.with_cancellation(&token).await, Ok(5));
+
+    let (_tx, never) = oneshot::channel::<u8>();
+    let canceller = {
+        let parent = parent.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(2));
+            parent.cancel_with(CancelReason::custom("shutting down"));
+        })
+    };
+    let out = never
+        .with_cancellation_owned(token)
+        .timeout(&s, GENEROUS)
+        .await
+        .expect("the token, not the timeout, ends the wait");
+    let err = out.unwrap_err();
+    assert_eq!(err.reason().to_string(), "shutting down");
+    assert_eq!(err.reason(), &parent.reason().unwrap());
+    canceller.join().unwrap();
+}
