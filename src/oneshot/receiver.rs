@@ -8,7 +8,7 @@ use core::ptr::NonNull;
 use core::task::{Context, Poll};
 
 use super::error::{RecvError, TryRecvError};
-use super::state::{self, Block, RX, RX_CLOSED, RX_READY, Release, TX_CLOSED, VALUE};
+use super::state::{self, Block, RX, RX_CLOSED, RX_READY, Release, TX_CLOSED, TX_DONE, VALUE};
 use crate::wait::NewWaiter;
 
 #[cfg(feature = "std")]
@@ -93,7 +93,7 @@ impl<T> Receiver<T> {
     ///
     /// # Safety
     /// The receiver is live and `state` (loaded by it) has a `RX_READY` bit.
-    #[inline]
+    #[inline(always)]
     unsafe fn complete(&mut self, state: usize) -> Result<T, RecvError> {
         let block = self.block;
         self.block = state::terminated();
@@ -103,6 +103,14 @@ impl<T> Receiver<T> {
         } else {
             None
         };
+        if state & TX_DONE != 0 {
+            // The sender is gone for good: the block is ours alone (the common
+            // "send, then receive" path: no atomic write at all).
+            // SAFETY: `TX_DONE` means nobody else can reach the block; the value
+            // (if any) was moved out above, so it is not dropped again.
+            unsafe { Block::free(block, state & !VALUE) };
+            return value.ok_or(RecvError);
+        }
         let detach = Release {
             set: 0,
             clear: if value.is_some() { VALUE } else { 0 },
@@ -198,8 +206,28 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv(), Ok("hello"));
     /// ```
     #[cfg(feature = "std")]
-    pub fn recv(mut self) -> Result<T, RecvError> {
-        self.recv_until(None).map_err(|_| RecvError)
+    pub fn recv(self) -> Result<T, RecvError> {
+        // Every path below leaves the receiver terminated, so its `Drop` would
+        // do nothing: skip the call.
+        let mut this = core::mem::ManuallyDrop::new(self);
+        let Some(block) = this.live() else {
+            return Err(RecvError);
+        };
+        let state = block.state();
+        if state & RX_READY != 0 {
+            // SAFETY: live receiver, ready state.
+            return unsafe { this.complete(state) };
+        }
+        this.recv_blocking()
+    }
+
+    /// The part of [`recv`](Receiver::recv) that parks.
+    #[cfg(feature = "std")]
+    #[inline(never)]
+    fn recv_blocking(&mut self) -> Result<T, RecvError> {
+        let result = self.recv_until(None).map_err(|_| RecvError);
+        debug_assert!(self.is_terminated(), "an untimed wait ends with the answer");
+        result
     }
 
     /// Blocks the thread until the value arrives or `timeout` elapses.
@@ -261,6 +289,12 @@ impl<T> Receiver<T> {
         let Some(block) = self.live() else {
             return Err(RecvTimeoutError::Disconnected);
         };
+        // Fast path: the answer is already there.
+        let state = block.state();
+        if state & RX_READY != 0 {
+            // SAFETY: live receiver, ready state.
+            return unsafe { self.complete(state) }.map_err(RecvTimeoutError::from);
+        }
         // SAFETY: we are the live receiver.
         match unsafe { block.wait(RX, deadline) } {
             // SAFETY: live receiver, ready state.
@@ -373,6 +407,7 @@ impl<T> Future for Receiver<T> {
 }
 
 impl<T> Drop for Receiver<T> {
+    #[inline]
     fn drop(&mut self) {
         if self.live().is_none() {
             return;

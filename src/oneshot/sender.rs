@@ -87,6 +87,7 @@ impl<T> Sender<T> {
     /// rx.close();
     /// assert_eq!(tx.send("late").unwrap_err().into_inner(), "late");
     /// ```
+    #[inline]
     pub fn send(self, value: T) -> Result<(), SendError<T>> {
         let this = ManuallyDrop::new(self);
         let block = this.block;
@@ -255,6 +256,7 @@ impl<T> Sender<T> {
 ///
 /// # Safety
 /// `block` is the live block of a sender that is being dropped or consumed.
+#[inline(always)]
 unsafe fn release_dropped<T>(block: NonNull<Block<T>>) {
     let dropped = Release {
         set: 0,
@@ -269,6 +271,7 @@ unsafe fn release_dropped<T>(block: NonNull<Block<T>>) {
 }
 
 impl<T> Drop for Sender<T> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: the sender is going away and does not touch the block again.
         unsafe { release_dropped(self.block) };

@@ -229,6 +229,7 @@ impl<T> Block<T> {
     ///
     /// # Safety
     /// Called only by the handle of `side`, which must not be detached.
+    #[inline(always)] // so that `side` folds into constants at each call site
     pub(crate) unsafe fn register(&self, side: Side, new: NewWaiter<'_>) -> Result<(), usize> {
         let slot = self.slot(side);
         let mut state = self.state();
@@ -351,6 +352,7 @@ impl<T> Block<T> {
     /// `this` is a live block and the caller is the handle of `side`. If
     /// `how.detach`, the handle must not touch the block afterwards: it may be
     /// freed by the time this returns.
+    #[inline(always)] // so that `side` and `how` fold into straight-line code
     pub(crate) unsafe fn release(
         this: NonNull<Self>,
         side: Side,
@@ -359,6 +361,45 @@ impl<T> Block<T> {
         let other = side.other();
         // SAFETY: live block; this reference is not used after our `done` bit is
         // published (the other side may free the block from then on).
+        let block = unsafe { this.as_ref() };
+        let state = block.state();
+        // Fast paths, inlined at every call site: the other side is gone (free
+        // at once), or there is no waiter to take (one CAS). Everything else,
+        // including a lost CAS, goes to the general loop below.
+        if state & how.fail_if == 0 {
+            if how.detach && state & other.done != 0 {
+                // SAFETY: the other side is gone: the block is ours alone.
+                unsafe { Self::free(this, state & !how.clear) };
+                return Ok(None);
+            }
+            let own = if how.detach { side.waiting } else { 0 };
+            if state & (other.waiting | own) == 0 {
+                let done = if how.detach { side.done } else { 0 };
+                let new = ((state | side.closed | how.set) & !how.clear) | done;
+                if block.cas(state, new).is_ok() {
+                    // The other side was not done (checked above), so it frees.
+                    return Ok(None);
+                }
+            }
+        }
+        // SAFETY: forwarded contract.
+        unsafe { Self::release_slow(this, side, how) }
+    }
+
+    /// The general case of [`release`](Block::release): waiters to take, or a
+    /// lost race.
+    ///
+    /// # Safety
+    /// As for [`release`](Block::release).
+    #[cold]
+    #[inline(never)]
+    unsafe fn release_slow(
+        this: NonNull<Self>,
+        side: Side,
+        how: Release,
+    ) -> Result<Option<Waiter>, ()> {
+        let other = side.other();
+        // SAFETY: as in `release`.
         let block = unsafe { this.as_ref() };
         let mut state = block.state();
         let (prev, new) = loop {
@@ -407,7 +448,8 @@ impl<T> Block<T> {
     /// # Safety
     /// Both sides are done with the block (or the caller is the last one), and
     /// `state` is its final state.
-    unsafe fn free(this: NonNull<Self>, state: usize) {
+    #[inline]
+    pub(crate) unsafe fn free(this: NonNull<Self>, state: usize) {
         // SAFETY: allocated by `alloc` with `Box`; nobody else can reach it.
         let block = unsafe { Box::from_raw(this.as_ptr()) };
         if state & VALUE != 0 {
