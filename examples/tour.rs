@@ -7,6 +7,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ripcord::oneshot::{self, RecvTimeoutError};
+use ripcord::time::Sleeper;
+use ripcord::{CancelReason, CancellationToken, Elapsed, FutureExt as _};
 
 fn main() {
     println!("ripcord tour\n");
@@ -14,6 +16,8 @@ fn main() {
     oneshot_task_to_thread();
     oneshot_timeout_then_await();
     oneshot_sender_notices_lost_interest();
+    tokens_cancel_a_tree_of_workers();
+    timeouts_on_any_runtime();
     println!("\ntour finished");
 }
 
@@ -92,4 +96,127 @@ fn oneshot_sender_notices_lost_interest() {
     thread::sleep(Duration::from_millis(12));
     drop(rx);
     worker.join().unwrap();
+}
+
+/// One token tree stops threads and async tasks on two executors; one branch
+/// has a deadline; a callback runs on cancellation.
+fn tokens_cancel_a_tree_of_workers() {
+    println!(
+        "== tokens: cancel a tree of workers (threads and tasks) with a reason and a deadline"
+    );
+    let root = CancellationToken::new();
+    let start = Instant::now();
+
+    let threads: Vec<_> = (0..2)
+        .map(|i| {
+            let token = root.child_token();
+            thread::spawn(move || {
+                token.wait(); // parks the thread: no runtime, no spinning
+                println!(
+                    "   thread worker {i}: stopped ({})",
+                    token.reason().unwrap()
+                );
+            })
+        })
+        .collect();
+
+    // A request with its own 30 ms deadline, on ripcord's timer thread.
+    let request = root.child_token();
+    request.cancel_after(Duration::from_millis(30));
+    let worker = root.child_token();
+    let futures_task = thread::spawn(move || {
+        futures::executor::block_on(async {
+            let slow_query = std::future::pending::<()>();
+            let err = slow_query.with_cancellation(&request).await.unwrap_err();
+            println!(
+                "   async request: {err} after {} ms",
+                start.elapsed().as_millis()
+            );
+            worker.cancelled().await;
+            println!("   async worker: stopped ({})", worker.reason().unwrap());
+        });
+    });
+
+    let tokio_token = root.child_token();
+    let tokio_task = thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            tokio_token.cancelled().await;
+            println!("   tokio task: stopped ({})", tokio_token.reason().unwrap());
+        });
+    });
+
+    let _callback = root.on_cancel(|reason| println!("   on_cancel: closing sockets ({reason})"));
+    thread::sleep(Duration::from_millis(60));
+    root.cancel_with(CancelReason::custom("shutting down"));
+    for t in threads {
+        t.join().unwrap();
+    }
+    futures_task.join().unwrap();
+    tokio_task.join().unwrap();
+}
+
+/// Library code that takes the timer as a parameter: the same function runs
+/// on tokio's timer and on smol's.
+async fn ask(sleeper: &impl Sleeper, answer_after: Option<Duration>) -> Result<u32, Elapsed> {
+    let (tx, mut rx) = oneshot::channel();
+    if let Some(delay) = answer_after {
+        thread::spawn(move || {
+            thread::sleep(delay);
+            let _ = tx.send(42);
+        });
+    }
+    // Time out a borrow of the receiver: it stays usable afterwards.
+    match (&mut rx).timeout(sleeper, Duration::from_millis(30)).await {
+        Ok(reply) => Ok(reply.unwrap_or(0)),
+        Err(elapsed) => {
+            println!(
+                "   no answer within 30 ms; receiver still usable: {}",
+                !rx.is_terminated()
+            );
+            Err(elapsed)
+        }
+    }
+}
+
+fn timeouts_on_any_runtime() {
+    println!("== timeouts: the same code on tokio's timer and on smol's");
+    // Any closure returning a sleep future is a `Sleeper`. (With the `tokio`
+    // and `async-io` features, `TokioSleeper` and `AsyncIoSleeper` are
+    // ready-made zero-sized ones.)
+    let tokio_sleep = |d| tokio::time::sleep(d);
+    let smol_sleep = |d| async move {
+        smol::Timer::after(d).await;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let fast = Some(Duration::from_millis(5));
+    println!(
+        "   tokio, fast answer -> {:?}",
+        rt.block_on(ask(&tokio_sleep, fast))
+    );
+    println!(
+        "   tokio, no answer   -> {:?}",
+        rt.block_on(ask(&tokio_sleep, None))
+    );
+    println!(
+        "   smol,  fast answer -> {:?}",
+        smol::block_on(ask(&smol_sleep, fast))
+    );
+    println!(
+        "   smol,  no answer   -> {:?}",
+        smol::block_on(ask(&smol_sleep, None))
+    );
+    // No timer at all: any future can be the deadline, here a stop signal.
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (_tx, rx) = oneshot::channel::<u32>();
+    stop.send(()).unwrap();
+    println!(
+        "   stop signal        -> {:?}",
+        pollster::block_on(rx.timeout_with(stopped))
+    );
 }
