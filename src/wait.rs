@@ -110,3 +110,45 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
         }
     }
 }
+
+/// Waits a little, without parking, for `ready` to turn true: the bounded
+/// spin that blocking waits do before they register and park.
+///
+/// On a hand-off between two busy cores the answer often arrives within a few
+/// microseconds; parking instead costs a futex sleep and a wake-up, which on
+/// virtual machines can take tens of microseconds. So this checks `ready` with
+/// growing pauses (1, 2, 4 … 64 spin hints), then yields the core a few
+/// times, and gives up after that (about ten microseconds at most), or at once
+/// when `deadline` has passed. Returns whether `ready` became true.
+///
+/// Under loom this does nothing: the models explore the parking paths.
+#[cfg(feature = "std")]
+#[inline]
+pub(crate) fn spin_briefly(deadline: Option<Instant>, mut ready: impl FnMut() -> bool) -> bool {
+    #[cfg(loom)]
+    {
+        let _ = (deadline, &mut ready);
+        false
+    }
+    #[cfg(not(loom))]
+    {
+        const SPIN_STEPS: u32 = 6;
+        const YIELD_STEPS: u32 = 4;
+        for step in 0..=SPIN_STEPS + YIELD_STEPS {
+            if ready() {
+                return true;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            }
+            if step <= SPIN_STEPS {
+                for _ in 0..1_u32 << step {
+                    core::hint::spin_loop();
+                }
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        ready()
+    }
+}
