@@ -1,13 +1,7 @@
 //! [`AsyncIoSleeper`]: async-io's timer (smol, and async-std on native).
 
-use core::future::Future;
-use core::pin::Pin;
-use core::task::{Context, Poll};
-use std::time::{Duration, Instant};
-
 use pin_project_lite::pin_project;
 
-use super::Sleeper;
 use super::sleeper::LazySleep;
 
 /// Sleeps on async-io's timer (`async_io::Timer`), the timer of **smol**.
@@ -55,26 +49,4 @@ pin_project! {
     }
 }
 
-impl Sleeper for AsyncIoSleeper {
-    type Sleep = AsyncIoSleep;
-
-    fn sleep(&self, duration: Duration) -> AsyncIoSleep {
-        AsyncIoSleep {
-            inner: LazySleep::after(duration),
-        }
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> AsyncIoSleep {
-        AsyncIoSleep {
-            inner: LazySleep::until(deadline),
-        }
-    }
-}
-
-impl Future for AsyncIoSleep {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.project().inner.poll_sleep(cx)
-    }
-}
+super::sleeper::lazy_sleep_impls!(AsyncIoSleeper => AsyncIoSleep);

@@ -1,13 +1,7 @@
 //! [`AsyncStdSleeper`]: async-std's timer.
 
-use core::future::Future;
-use core::pin::Pin;
-use core::task::{Context, Poll};
-use std::time::{Duration, Instant};
-
 use pin_project_lite::pin_project;
 
-use super::Sleeper;
 use super::sleeper::LazySleep;
 
 /// Sleeps on async-std's timer.
@@ -56,26 +50,4 @@ pin_project! {
     }
 }
 
-impl Sleeper for AsyncStdSleeper {
-    type Sleep = AsyncStdSleep;
-
-    fn sleep(&self, duration: Duration) -> AsyncStdSleep {
-        AsyncStdSleep {
-            inner: LazySleep::after(duration),
-        }
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> AsyncStdSleep {
-        AsyncStdSleep {
-            inner: LazySleep::until(deadline),
-        }
-    }
-}
-
-impl Future for AsyncStdSleep {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.project().inner.poll_sleep(cx)
-    }
-}
+super::sleeper::lazy_sleep_impls!(AsyncStdSleeper => AsyncStdSleep);

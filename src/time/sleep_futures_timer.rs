@@ -1,13 +1,9 @@
 //! [`FuturesTimerSleeper`]: the futures-timer crate's timer.
 
-use core::future::Future;
-use core::pin::Pin;
-use core::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use pin_project_lite::pin_project;
 
-use super::Sleeper;
 use super::sleeper::{Arm, LazySleep};
 
 /// Sleeps on `futures_timer::Delay`.
@@ -60,26 +56,4 @@ impl Arm for futures_timer::Delay {
     }
 }
 
-impl Sleeper for FuturesTimerSleeper {
-    type Sleep = FuturesTimerSleep;
-
-    fn sleep(&self, duration: Duration) -> FuturesTimerSleep {
-        FuturesTimerSleep {
-            inner: LazySleep::after(duration),
-        }
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> FuturesTimerSleep {
-        FuturesTimerSleep {
-            inner: LazySleep::until(deadline),
-        }
-    }
-}
-
-impl Future for FuturesTimerSleep {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.project().inner.poll_sleep(cx)
-    }
-}
+super::sleeper::lazy_sleep_impls!(FuturesTimerSleeper => FuturesTimerSleep);

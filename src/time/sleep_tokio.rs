@@ -1,13 +1,9 @@
 //! [`TokioSleeper`]: tokio's timer.
 
-use core::future::Future;
-use core::pin::Pin;
-use core::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use pin_project_lite::pin_project;
 
-use super::Sleeper;
 use super::sleeper::{Arm, LazySleep};
 
 /// Sleeps on tokio's timer (`tokio::time::sleep_until`).
@@ -83,26 +79,4 @@ impl Arm for tokio::time::Sleep {
     }
 }
 
-impl Sleeper for TokioSleeper {
-    type Sleep = TokioSleep;
-
-    fn sleep(&self, duration: Duration) -> TokioSleep {
-        TokioSleep {
-            inner: LazySleep::after(duration),
-        }
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> TokioSleep {
-        TokioSleep {
-            inner: LazySleep::until(deadline),
-        }
-    }
-}
-
-impl Future for TokioSleep {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.project().inner.poll_sleep(cx)
-    }
-}
+super::sleeper::lazy_sleep_impls!(TokioSleeper => TokioSleep);

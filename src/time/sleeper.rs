@@ -237,3 +237,39 @@ impl Arm for async_io::Timer {
         async_io::Timer::at(deadline)
     }
 }
+
+/// The `Sleeper` and `Future` impls every built-in sleeper shares: its sleep
+/// type wraps a [`LazySleep`] in a field named `inner`.
+#[allow(unused_macros)] // only used when a runtime feature is on
+macro_rules! lazy_sleep_impls {
+    ($sleeper:ident => $sleep:ident) => {
+        impl $crate::time::Sleeper for $sleeper {
+            type Sleep = $sleep;
+
+            fn sleep(&self, duration: ::std::time::Duration) -> $sleep {
+                $sleep {
+                    inner: $crate::time::sleeper::LazySleep::after(duration),
+                }
+            }
+
+            fn sleep_until(&self, deadline: ::std::time::Instant) -> $sleep {
+                $sleep {
+                    inner: $crate::time::sleeper::LazySleep::until(deadline),
+                }
+            }
+        }
+
+        impl ::core::future::Future for $sleep {
+            type Output = ();
+
+            fn poll(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+            ) -> ::core::task::Poll<()> {
+                self.project().inner.poll_sleep(cx)
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use lazy_sleep_impls;

@@ -59,3 +59,35 @@ impl Wake for CountingWaker {
 pub fn rounds(native: usize) -> usize {
     if cfg!(miri) { native.min(20) } else { native }
 }
+
+/// Rounds for the two-thread stress races: `RIPCORD_STRESS_ROUNDS` (the
+/// AddressSanitizer script sets a million), else a few thousand (ten under Miri).
+pub fn stress_rounds() -> usize {
+    let default = if cfg!(miri) { 10 } else { 2_000 };
+    std::env::var("RIPCORD_STRESS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Runs `peer` on a long-lived thread for each item `make` produces, while
+/// `local` runs on this thread at the same time, `stress_rounds()` times.
+pub fn race<A: Send + 'static, B>(
+    make: impl Fn() -> (A, B),
+    peer: impl Fn(A) + Send + 'static,
+    local: impl Fn(B),
+) {
+    let (to_peer, from_main) = std::sync::mpsc::sync_channel::<A>(1);
+    let worker = std::thread::spawn(move || {
+        for item in from_main {
+            peer(item);
+        }
+    });
+    for _ in 0..stress_rounds() {
+        let (a, b) = make();
+        to_peer.send(a).unwrap();
+        local(b);
+    }
+    drop(to_peer);
+    worker.join().unwrap();
+}
