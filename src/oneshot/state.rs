@@ -135,6 +135,39 @@ pub(crate) struct Release {
     pub(crate) detach: bool,
 }
 
+/// What a release does from a given state.
+enum Plan {
+    /// A `fail_if` bit is set: change nothing.
+    Fail,
+    /// Detaching, and the other side is already done: free the block now.
+    Free,
+    /// Compare-and-swap to `new`, taking ownership of the waiters in `taken`.
+    Cas { new: usize, taken: usize },
+}
+
+impl Release {
+    /// The transition-table row for `side` releasing from `state`.
+    #[inline(always)]
+    fn plan(self, side: Side, state: usize) -> Plan {
+        let other = side.other();
+        if state & self.fail_if != 0 {
+            return Plan::Fail;
+        }
+        if self.detach && state & other.done != 0 {
+            return Plan::Free;
+        }
+        // Take the other side's waiter to wake it; when detaching, also take
+        // back our own. `done` waits until the taken waiters are out.
+        let take = other.waiting | if self.detach { side.waiting } else { 0 };
+        let taken = state & take;
+        let mut new = (state | side.closed | self.set) & !self.clear & !taken;
+        if self.detach && taken == 0 {
+            new |= side.done;
+        }
+        Plan::Cas { new, taken }
+    }
+}
+
 /// The shared heap block of one channel.
 pub(crate) struct Block<T> {
     state: AtomicUsize,
@@ -363,29 +396,27 @@ impl<T> Block<T> {
         side: Side,
         how: Release,
     ) -> Result<Option<Waiter>, ()> {
-        let other = side.other();
         // SAFETY: live block; this reference is not used after our `done` bit is
         // published (the other side may free the block from then on).
         let block = unsafe { this.as_ref() };
         let state = block.state();
-        // Fast paths, inlined at every call site: the other side is gone (free
-        // at once), or there is no waiter to take (one CAS). Everything else,
-        // including a lost CAS, goes to the general loop below.
-        if state & how.fail_if == 0 {
-            if how.detach && state & other.done != 0 {
+        // Fast paths, inlined at every call site: give up, free at once, or one
+        // CAS when there is no waiter to take. Everything else, including a
+        // lost CAS, goes to the general loop.
+        match how.plan(side, state) {
+            Plan::Fail => return Err(()),
+            Plan::Free => {
                 // SAFETY: the other side is gone: the block is ours alone.
                 unsafe { Self::free(this, state & !how.clear) };
                 return Ok(None);
             }
-            let own = if how.detach { side.waiting } else { 0 };
-            if state & (other.waiting | own) == 0 {
-                let done = if how.detach { side.done } else { 0 };
-                let new = ((state | side.closed | how.set) & !how.clear) | done;
+            Plan::Cas { new, taken: 0 } => {
                 if block.cas(state, new).is_ok() {
-                    // The other side was not done (checked above), so it frees.
+                    // Nothing taken, and the other side was not done: it frees.
                     return Ok(None);
                 }
             }
+            Plan::Cas { .. } => {}
         }
         // SAFETY: forwarded contract.
         unsafe { Self::release_slow(this, side, how) }
@@ -408,26 +439,17 @@ impl<T> Block<T> {
         let block = unsafe { this.as_ref() };
         let mut state = block.state();
         let (prev, new) = loop {
-            if state & how.fail_if != 0 {
-                return Err(());
-            }
-            if how.detach && state & other.done != 0 {
-                // The other side is gone for good: the block is ours alone.
-                // SAFETY: nobody else can reach the block any more.
-                unsafe { Self::free(this, state & !how.clear) };
-                return Ok(None);
-            }
-            // Take the other side's waiter to wake it; when detaching, also take
-            // back our own. `done` waits until the taken waiters are out.
-            let take = other.waiting | if how.detach { side.waiting } else { 0 };
-            let taken = state & take;
-            let mut new = (state | side.closed | how.set) & !how.clear & !taken;
-            if how.detach && taken == 0 {
-                new |= side.done;
-            }
-            match block.cas(state, new) {
-                Ok(_) => break (state, new),
-                Err(actual) => state = actual,
+            match how.plan(side, state) {
+                Plan::Fail => return Err(()),
+                Plan::Free => {
+                    // SAFETY: the other side is gone for good: the block is ours.
+                    unsafe { Self::free(this, state & !how.clear) };
+                    return Ok(None);
+                }
+                Plan::Cas { new, .. } => match block.cas(state, new) {
+                    Ok(_) => break (state, new),
+                    Err(actual) => state = actual,
+                },
             }
         };
         // SAFETY (both): we cleared these bits, so the waiters are ours.
@@ -437,7 +459,7 @@ impl<T> Block<T> {
         if how.detach && new & side.done == 0 {
             // The waiters are out of the block; now we may let go of it. (When
             // the CAS above already set `done`, the other side was not done:
-            // that was checked before it, so it will free the block.)
+            // `plan` checked that, so it will free the block.)
             let before = block.state.fetch_or(side.done, Ordering::AcqRel);
             if before & other.done != 0 {
                 // SAFETY: the other side was done first, so we are the last.
