@@ -127,7 +127,11 @@ impl Shutdown {
     /// Counts one piece of in-flight work until the returned guard is dropped.
     ///
     /// Guards can still be taken after shutdown is triggered (in-flight work may
-    /// need helpers to finish), but not once the drain is over.
+    /// need helpers to finish; their tokens are born cancelled), but not once
+    /// the drain is over.
+    ///
+    /// Never blocks: one compare-and-swap, plus the guard's child token.
+    /// An unnamed guard shows up in a [`DrainReport`] only as a count.
     ///
     /// # Errors
     ///
@@ -158,6 +162,9 @@ impl Shutdown {
 
     /// Like [`guard`](Shutdown::guard), with a name that a timed-out drain
     /// reports (with the guard's age) while the guard is alive.
+    ///
+    /// Takes the registry lock briefly (here and when the guard drops); no
+    /// user code runs under it. Names need not be unique.
     ///
     /// # Errors
     ///
@@ -217,7 +224,12 @@ impl Shutdown {
     /// Triggers shutdown with [`CancelReason::Cancelled`]. Idempotent.
     ///
     /// Before it returns, every token from [`token`](Shutdown::token) and every
-    /// guard's token is cancelled.
+    /// guard's token is cancelled, even if another thread's trigger won the
+    /// race. Never blocks on waiters (it wakes them); `on_cancel` callbacks
+    /// registered on the tokens run on the thread that wins the race, as for
+    /// [`CancellationToken::cancel_with`]. Safe to call from a signal-handling
+    /// thread (such as the `ctrlc` crate's), not from inside a raw
+    /// async-signal handler.
     ///
     /// ```
     /// let shutdown = ripcord::shutdown::Shutdown::new();
@@ -536,6 +548,10 @@ impl Inner {
 ///
 /// The guard carries a token that is cancelled when shutdown is triggered, so
 /// the work knows when to wrap up.
+///
+/// Dropping it never blocks (a named guard takes the registry lock briefly);
+/// the drop that ends the drain wakes every waiter. It is `Send` and `Sync`:
+/// move it into the thread or task doing the work.
 ///
 /// ```
 /// let shutdown = ripcord::shutdown::Shutdown::new();
