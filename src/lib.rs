@@ -7,6 +7,8 @@
 //!   waitable from threads and tasks, with trees, reasons, deadlines and
 //!   callbacks.
 //! - [`time`]: timeouts on any executor's timer ([`FutureExt`], [`time::Sleeper`]).
+//! - [`shutdown`] (feature `std`): [`Shutdown`], graceful shutdown shared by
+//!   threads and tasks: trigger, drain, and a report of what is still running.
 //!
 //! # The one pattern: check, listen, check again, wait
 //!
@@ -46,6 +48,8 @@ pub mod time;
 pub use cancel::CancelReason;
 #[cfg(feature = "std")]
 pub use cancel::{CancelCallback, CancellationToken, DropGuard};
+#[cfg(feature = "std")]
+pub use shutdown::Shutdown;
 #[cfg(feature = "std")]
 pub use time::Cancelled;
 pub use time::{Elapsed, FutureExt};
