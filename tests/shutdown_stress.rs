@@ -6,40 +6,10 @@
 //! threads act at once.
 #![cfg(all(feature = "std", not(loom)))]
 
-use std::sync::mpsc;
-use std::thread;
+mod common;
 
+use common::race;
 use ripcord::shutdown::{Shutdown, ShutdownGuard};
-
-fn rounds() -> usize {
-    let default = if cfg!(miri) { 10 } else { 2_000 };
-    std::env::var("RIPCORD_STRESS_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Runs `peer` on a long-lived thread for each item `make` produces, while
-/// `local` runs on this thread at the same time.
-fn race<A: Send + 'static, B>(
-    make: impl Fn() -> (A, B),
-    peer: impl Fn(A) + Send + 'static,
-    local: impl Fn(B),
-) {
-    let (to_peer, from_main) = mpsc::sync_channel::<A>(1);
-    let worker = thread::spawn(move || {
-        for item in from_main {
-            peer(item);
-        }
-    });
-    for _ in 0..rounds() {
-        let (a, b) = make();
-        to_peer.send(a).unwrap();
-        local(b);
-    }
-    drop(to_peer);
-    worker.join().unwrap();
-}
 
 #[test]
 fn last_guard_drop_races_a_blocking_wait() {
