@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use ripcord::oneshot::{self, RecvTimeoutError};
 use ripcord::time::Sleeper;
-use ripcord::{CancelReason, CancellationToken, Elapsed, FutureExt as _};
+use ripcord::{CancelReason, CancellationToken, Elapsed, FutureExt as _, Shutdown};
 
 fn main() {
     println!("ripcord tour\n");
@@ -18,6 +18,7 @@ fn main() {
     oneshot_sender_notices_lost_interest();
     tokens_cancel_a_tree_of_workers();
     timeouts_on_any_runtime();
+    graceful_shutdown_reports_stragglers();
     println!("\ntour finished");
 }
 
@@ -218,5 +219,44 @@ fn timeouts_on_any_runtime() {
     println!(
         "   stop signal        -> {:?}",
         pollster::block_on(rx.timeout_with(stopped))
+    );
+}
+
+/// Threads and tasks share one `Shutdown`: trigger, drain with a deadline, and
+/// hear exactly what is still running.
+fn graceful_shutdown_reports_stragglers() {
+    println!("== shutdown: trigger, drain with a deadline, report what is still running");
+    let shutdown = Shutdown::new();
+    let worker = shutdown.guard_named("blocking worker").unwrap();
+    let thread = thread::spawn(move || {
+        worker.token().wait(); // work until shutdown is triggered...
+        println!("   blocking worker: stopping"); // ...then `worker` drops: done
+    });
+    let token = shutdown.token();
+    let task = shutdown
+        .track(async move { token.cancelled().await })
+        .unwrap();
+    let stuck = shutdown.guard_named("stuck upload").unwrap(); // ignores the signal
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let task = tokio::spawn(task);
+        shutdown.trigger();
+        let sleeper = |d| tokio::time::sleep(d);
+        let wait = Duration::from_millis(50);
+        if let Err(report) = shutdown.drained_timeout(&sleeper, wait).await {
+            println!("   {report}");
+        }
+        task.await.unwrap();
+    });
+    thread.join().unwrap();
+    drop(stuck); // the upload finally gives up
+    shutdown.wait();
+    println!(
+        "   drained: {}, new work refused: {}",
+        shutdown.is_drained(),
+        shutdown.guard().is_err()
     );
 }
