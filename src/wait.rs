@@ -82,8 +82,13 @@ pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
 
+/// Below this much time left, a timed wait yields instead of parking.
+#[cfg(all(feature = "std", not(loom)))]
+const SHORT_WAIT: Duration = Duration::from_micros(50);
+
 /// Parks the calling thread until it is unparked, spuriously woken, or the
-/// deadline passes. Returns `false` once the deadline has passed (without
+/// deadline passes (a deadline less than 50 µs away is waited for by yielding
+/// the core, since a timed park would overshoot it by the OS timer slack). Returns `false` once the deadline has passed (without
 /// parking), `true` otherwise. Callers re-check their condition after every
 /// `true`, so spurious wake-ups are harmless.
 ///
@@ -105,50 +110,17 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
             if now >= deadline {
                 return false;
             }
-            thread::park_timeout(deadline - now);
+            let left = deadline - now;
+            if left < SHORT_WAIT {
+                // A timed park sleeps at least the OS timer slack (tens of
+                // microseconds), far past a deadline this close. Yield the core
+                // instead; the caller re-checks, and this stops at the deadline.
+                std::thread::yield_now();
+            } else {
+                thread::park_timeout(left);
+            }
             true
         }
     }
 }
 
-/// Waits a little, without parking, for `ready` to turn true: the bounded
-/// spin that blocking waits do before they register and park.
-///
-/// On a hand-off between two busy cores the answer often arrives within a few
-/// microseconds; parking instead costs a futex sleep and a wake-up, which on
-/// virtual machines can take tens of microseconds. So this checks `ready` with
-/// growing pauses (1, 2, 4 … 64 spin hints), then yields the core a few
-/// times, and gives up after that (about ten microseconds at most), or at once
-/// when `deadline` has passed. Returns whether `ready` became true.
-///
-/// Under loom this does nothing: the models explore the parking paths.
-#[cfg(feature = "std")]
-#[inline]
-pub(crate) fn spin_briefly(deadline: Option<Instant>, mut ready: impl FnMut() -> bool) -> bool {
-    #[cfg(loom)]
-    {
-        let _ = (deadline, &mut ready);
-        false
-    }
-    #[cfg(not(loom))]
-    {
-        const SPIN_STEPS: u32 = 6;
-        const YIELD_STEPS: u32 = 4;
-        for step in 0..=SPIN_STEPS + YIELD_STEPS {
-            if ready() {
-                return true;
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return false;
-            }
-            if step <= SPIN_STEPS {
-                for _ in 0..1_u32 << step {
-                    core::hint::spin_loop();
-                }
-            } else {
-                std::thread::yield_now();
-            }
-        }
-        ready()
-    }
-}

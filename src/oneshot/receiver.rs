@@ -256,6 +256,14 @@ impl<T> Receiver<T> {
     /// ```
     #[cfg(feature = "std")]
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        // Check before reading the clock: a ready value needs no deadline.
+        if let Some(block) = self.live() {
+            let state = block.state();
+            if state & RX_READY != 0 {
+                // SAFETY: live receiver, ready state.
+                return unsafe { self.complete(state) }.map_err(RecvTimeoutError::from);
+            }
+        }
         self.recv_until(crate::wait::deadline_after(timeout))
     }
 

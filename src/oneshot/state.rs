@@ -347,11 +347,6 @@ impl<T> Block<T> {
         side: Side,
         deadline: Option<std::time::Instant>,
     ) -> Option<usize> {
-        // A short bounded spin first: an answer that is microseconds away is
-        // cheaper to wait for than a park and an unpark (see `spin_briefly`).
-        if crate::wait::spin_briefly(deadline, || self.state() & side.ready != 0) {
-            return Some(self.state());
-        }
         // SAFETY: forwarded caller contract.
         if let Err(state) = unsafe { self.register(side, NewWaiter::Thread) } {
             return Some(state);
