@@ -1,0 +1,91 @@
+//! Code shared by the benchmark binaries (`benches/*.rs`).
+//!
+//! A [`Case`] is one operation of one scenario for one peer, with a runner that
+//! performs the operation `iters` times and returns the elapsed time. The
+//! criterion bench (`benches/oneshot.rs`) and the side-by-side runner
+//! (`benches/report.rs`) drive the very same cases, so their numbers describe
+//! the same code. Scenario 7 (tokens) adds one more module of cases beside
+//! `oneshot_cases`.
+
+#![allow(dead_code)]
+
+pub mod oneshot_cases;
+pub mod peers;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+pub use peers::Kind;
+
+/// Runs the operation `iters` times and returns how long that took.
+pub type Runner = Box<dyn FnMut(u64) -> Duration>;
+
+/// One operation of one scenario for one peer.
+pub struct Case {
+    /// Scenario number and title, e.g. `"1 sync, one thread"`.
+    pub scenario: &'static str,
+    /// The operation, e.g. `"create + send + try_recv"`.
+    pub op: &'static str,
+    /// The peer's name.
+    pub peer: &'static str,
+    /// What the peer is.
+    pub kind: Kind,
+    /// `None` when the peer lacks the operation ("n/a").
+    pub run: Option<Runner>,
+}
+
+impl Case {
+    /// The criterion group name of this case.
+    pub fn group(&self) -> String {
+        format!("{} / {}", self.scenario, self.op)
+    }
+}
+
+/// Whether quick mode (`RIPCORD_BENCH_QUICK=1`) is on.
+pub fn quick() -> bool {
+    std::env::var_os("RIPCORD_BENCH_QUICK").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// A runner that calls `op` in a monomorphic loop (no dynamic call per iteration).
+pub fn timed<F: FnMut() + 'static>(mut op: F) -> Option<Runner> {
+    Some(Box::new(move |iters| {
+        let start = Instant::now();
+        for _ in 0..iters {
+            op();
+        }
+        start.elapsed()
+    }))
+}
+
+/// Polls `future` once with a no-op waker and returns its output; panics if it
+/// is pending (the scenarios using it always have the value ready).
+#[inline]
+pub fn poll_ready<F: Future>(future: Pin<&mut F>) -> F::Output {
+    let mut cx = Context::from_waker(Waker::noop());
+    match future.poll(&mut cx) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("future unexpectedly pending"),
+    }
+}
+
+/// Polls `future` once with a no-op waker.
+#[inline]
+pub fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// The tokio runtime shared by the cross-runtime scenarios: multi-thread, one
+/// worker per core (two on the reference machine).
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+}
