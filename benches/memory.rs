@@ -7,7 +7,7 @@
 //! are the sizes asked for, the same measure for every peer.
 //!
 //! `cargo bench --bench memory` (instant); `-- --out docs/bench` also writes
-//! `memory.csv` and `memory.json`.
+//! `memory.csv`, `memory.json` and `memory.md` (or set `RIPCORD_BENCH_OUT`).
 
 mod support;
 
@@ -141,7 +141,9 @@ fn features(peer: &str) -> &'static str {
 }
 
 fn main() {
-    let mut out_dir = None;
+    let mut out_dir = std::env::var("RIPCORD_BENCH_OUT")
+        .ok()
+        .filter(|s| !s.is_empty());
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--out" {

@@ -5,6 +5,7 @@
 //! RIPCORD_BENCH_QUICK=1 cargo bench --bench report    # smoke run (seconds)
 //! cargo bench --bench report -- --out docs/bench      # also write CSV, JSON, SVG
 //! cargo bench --bench report -- --filter "4 cross"    # only matching groups
+//! RIPCORD_BENCH_OUT=docs/bench cargo bench            # every bench; writes files
 //! ```
 //!
 //! The machine this runs on is shared and noisy, so the runner never runs one
@@ -71,7 +72,9 @@ struct Settings {
 fn settings() -> Settings {
     let mut quick = support::quick();
     let mut filter = None;
-    let mut out = None;
+    let mut out = std::env::var("RIPCORD_BENCH_OUT")
+        .ok()
+        .filter(|s| !s.is_empty());
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {

@@ -54,7 +54,9 @@ pub fn cases() -> Vec<Case> {
     ));
     all.extend(for_each_peer!(task_to_task()));
     all.extend(for_each_peer!(timeout_expires()));
+    all.push(timeout_variant(OP_EXPIRES, Duration::from_micros(1), false));
     all.extend(for_each_peer!(timeout_succeeds()));
+    all.push(timeout_variant(OP_SUCCEEDS, Duration::from_secs(1), true));
     all
 }
 
@@ -320,6 +322,59 @@ fn spin_variants(
 
 // ---- scenario 5: recv_timeout -------------------------------------------
 
+const OP_EXPIRES: &str = "times out (1 us)";
+const OP_SUCCEEDS: &str = "succeeds (value already sent)";
+
+/// A local variant of ripcord's `recv_timeout` (`src/oneshot` is unchanged):
+/// it checks for the value before reading the clock, and for a timeout shorter
+/// than the kernel's timer slack (50 us by default on Linux) it re-checks and
+/// yields until the deadline instead of parking, as crossbeam does.
+pub fn recv_timeout_fast(
+    rx: &mut ripcord::oneshot::Receiver<u64>,
+    timeout: Duration,
+) -> Option<u64> {
+    use ripcord::oneshot::TryRecvError;
+    const SHORT: Duration = Duration::from_micros(50);
+    match rx.try_recv() {
+        Ok(v) => return Some(v),
+        Err(TryRecvError::Disconnected) => return None,
+        Err(TryRecvError::Empty) => {}
+    }
+    if timeout >= SHORT {
+        return rx.recv_timeout(timeout).ok();
+    }
+    let deadline = Instant::now() + timeout;
+    loop {
+        std::thread::yield_now();
+        match rx.try_recv() {
+            Ok(v) => return Some(v),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) if Instant::now() >= deadline => return None,
+            Err(TryRecvError::Empty) => {}
+        }
+    }
+}
+
+fn timeout_variant(op: &'static str, timeout: Duration, send: bool) -> Case {
+    let run = timed(move || {
+        let (tx, mut rx) = ripcord::oneshot::channel::<u64>();
+        if send {
+            black_box(tx.send(black_box(VALUE)).is_ok());
+            black_box(recv_timeout_fast(&mut rx, black_box(timeout)));
+        } else {
+            black_box(recv_timeout_fast(&mut rx, black_box(timeout)));
+            drop(tx);
+        }
+    });
+    Case {
+        scenario: S5,
+        op,
+        peer: "ripcord+fast-paths",
+        kind: Kind::Variant,
+        run,
+    }
+}
+
 fn timeout_expires<P: Peer>() -> Case {
     let run = if P::TIMEOUT {
         timed(|| {
@@ -333,7 +388,7 @@ fn timeout_expires<P: Peer>() -> Case {
     } else {
         None
     };
-    case::<P>(S5, "times out (1 us)", run)
+    case::<P>(S5, OP_EXPIRES, run)
 }
 
 fn timeout_succeeds<P: Peer>() -> Case {
@@ -346,5 +401,5 @@ fn timeout_succeeds<P: Peer>() -> Case {
     } else {
         None
     };
-    case::<P>(S5, "succeeds (value already sent)", run)
+    case::<P>(S5, OP_SUCCEEDS, run)
 }
