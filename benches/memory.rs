@@ -18,6 +18,7 @@ use std::mem::size_of;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
 
 use support::peers::{Peer, for_each_peer};
+use support::token_cases::{Floor, TokenPeer, TokioUtil, Triggered};
 
 struct Counting;
 
@@ -140,6 +141,35 @@ fn features(peer: &str) -> &'static str {
     }
 }
 
+/// Heap bytes per live child token (the parent's own growth included), and
+/// per fresh token, averaged over `N` of them.
+fn token_row<P: TokenPeer>() -> String {
+    const N: usize = 1000;
+    let mut held: Vec<P::Token> = Vec::with_capacity(N);
+    let before = snapshot();
+    let token = P::new();
+    let one = snapshot();
+    let fresh = one.live - before.live;
+    let per_child = if P::TREE {
+        for _ in 0..N {
+            held.push(P::child(&token));
+        }
+        let after = snapshot();
+        format!("{:.1}", (after.live - one.live) as f64 / N as f64)
+    } else {
+        "n/a".into()
+    };
+    held.clear();
+    drop(token);
+    format!(
+        "| {} | {} | {} | {} |",
+        P::NAME,
+        fresh,
+        per_child,
+        size_of::<P::Token>()
+    )
+}
+
 fn main() {
     let mut out_dir = std::env::var("RIPCORD_BENCH_OUT")
         .ok()
@@ -215,7 +245,21 @@ fn main() {
     json.push_str("]\n");
     println!("Scenario 6: heap bytes requested per channel (counting allocator), handle sizes\n");
     print!("{table}");
+    let mut tokens = String::from(
+        "| token | heap bytes per new token | heap bytes per live child (parent growth included) | size_of handle |\n|---|---|---|---|\n",
+    );
+    for row in [
+        token_row::<TokioUtil>(),
+        token_row::<Triggered>(),
+        token_row::<Floor>(),
+    ] {
+        tokens.push_str(&row);
+        tokens.push('\n');
+    }
+    println!("\nScenario 7 (memory): cancellation tokens\n");
+    print!("{tokens}");
     if let Some(dir) = out_dir {
+        std::fs::write(format!("{dir}/tokens-memory.md"), &tokens).expect("write table");
         std::fs::create_dir_all(&dir).expect("create output directory");
         std::fs::write(format!("{dir}/memory.csv"), csv).expect("write csv");
         std::fs::write(format!("{dir}/memory.json"), json).expect("write json");

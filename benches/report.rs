@@ -59,6 +59,14 @@ struct Group {
     rows: Vec<Row>,
     best_peer: Option<Ratio>,
     best_oneshot: Option<Ratio>,
+    /// Ours ÷ tokio-util (token scenarios only).
+    vs_tokio_util: Option<Ratio>,
+}
+
+impl Group {
+    fn is_token(&self) -> bool {
+        self.scenario.starts_with('7')
+    }
 }
 
 struct Settings {
@@ -150,13 +158,13 @@ fn measure(cases: &mut [Case], s: &Settings) -> Vec<Row> {
 }
 
 /// Ours ÷ the fastest row among those `pick` accepts.
-fn ratio_to_best(rows: &[Row], pick: impl Fn(Kind) -> bool) -> Option<Ratio> {
+fn ratio_to_best(rows: &[Row], pick: impl Fn(&Row) -> bool) -> Option<Ratio> {
     let ours = rows
         .iter()
         .find(|r| r.kind == Kind::Ours && r.available())?;
     let best = rows
         .iter()
-        .filter(|r| pick(r.kind) && r.available())
+        .filter(|r| pick(r) && r.available())
         .min_by(|a, b| a.median().total_cmp(&b.median()))?;
     let per_round: Vec<f64> = ours
         .samples
@@ -174,6 +182,7 @@ fn ratio_to_best(rows: &[Row], pick: impl Fn(Kind) -> bool) -> Option<Ratio> {
 
 fn run_groups(s: &Settings) -> Vec<Group> {
     let mut cases = support::oneshot_cases::cases();
+    cases.extend(support::token_cases::cases());
     let mut groups = Vec::new();
     let mut start = 0;
     while start < cases.len() {
@@ -188,14 +197,18 @@ fn run_groups(s: &Settings) -> Vec<Group> {
             let began = Instant::now();
             let rows = measure(&mut cases[start..end], s);
             eprintln!("measured {name} in {:.1?}", began.elapsed());
-            let best_peer = ratio_to_best(&rows, |k| matches!(k, Kind::Oneshot | Kind::Channel));
-            let best_oneshot = ratio_to_best(&rows, |k| k == Kind::Oneshot);
+            let best_peer = ratio_to_best(&rows, |r| {
+                matches!(r.kind, Kind::Oneshot | Kind::Channel | Kind::Token)
+            });
+            let best_oneshot = ratio_to_best(&rows, |r| r.kind == Kind::Oneshot);
+            let vs_tokio_util = ratio_to_best(&rows, |r| r.peer == "tokio-util");
             groups.push(Group {
                 scenario: cases[start].scenario,
                 op: cases[start].op,
                 rows,
                 best_peer,
                 best_oneshot,
+                vs_tokio_util,
             });
         }
         // Drop the finished cases now: their worker threads and tasks exit.
@@ -209,6 +222,16 @@ fn run_groups(s: &Settings) -> Vec<Group> {
 
 /// The issue's target for a scenario, and whether this run meets it.
 fn target(g: &Group) -> (&'static str, Option<bool>) {
+    if g.is_token() {
+        let r = g.vs_tokio_util.as_ref().map(|r| r.median);
+        return if g.op.starts_with("is_cancelled") {
+            ("<=0.10x tokio-util", r.map(|r| r <= 0.1))
+        } else if g.op.starts_with("blocking") {
+            ("none (tokio-util has no blocking wait)", None)
+        } else {
+            ("<=0.50x tokio-util", r.map(|r| r <= 0.5))
+        };
+    }
     let best = g.best_peer.as_ref().map(|r| r.median);
     let oneshot = g.best_oneshot.as_ref().map(|r| r.median);
     if g.scenario.starts_with('3') || g.scenario.starts_with('4') {
@@ -260,6 +283,7 @@ fn print_table(groups: &[Group]) {
             );
         }
     }
+    let (tokens, oneshot): (Vec<&Group>, Vec<&Group>) = groups.iter().partition(|g| g.is_token());
     println!(
         "\nSummary: ripcord's time / the fastest peer's time (median of per-round ratios [p25-p75]; < 1 means ripcord is faster)\n"
     );
@@ -267,7 +291,7 @@ fn print_table(groups: &[Group]) {
         "| scenario | operation | ours / best peer | ours / best oneshot peer | target | met |"
     );
     println!("|---|---|---|---|---|---|");
-    for g in groups {
+    for g in oneshot {
         let (t, met) = target(g);
         let met = match met {
             Some(true) => "yes",
@@ -283,6 +307,29 @@ fn print_table(groups: &[Group]) {
             t,
             met
         );
+    }
+    if !tokens.is_empty() {
+        println!(
+            "\nTokens: ripcord's time / tokio-util's and / the fastest peer's (floor excluded)\n"
+        );
+        println!("| operation | ours / tokio-util | ours / best peer | target | met |");
+        println!("|---|---|---|---|---|");
+        for g in tokens {
+            let (t, met) = target(g);
+            let met = match met {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "n/a",
+            };
+            println!(
+                "| {} | {} | {} | {} | {} |",
+                g.op,
+                fmt_ratio(&g.vs_tokio_util),
+                fmt_ratio(&g.best_peer),
+                t,
+                met
+            );
+        }
     }
 }
 
@@ -442,13 +489,14 @@ fn json(groups: &[Group], meta: &Meta) -> String {
         let (t, met) = target(g);
         let _ = writeln!(
             out,
-            "    {{\"scenario\": {}, \"operation\": {}, \"target\": {}, \"met\": {}, \"ours_vs_best_peer\": {}, \"ours_vs_best_oneshot\": {}, \"peers\": [",
+            "    {{\"scenario\": {}, \"operation\": {}, \"target\": {}, \"met\": {}, \"ours_vs_best_peer\": {}, \"ours_vs_best_oneshot\": {}, \"ours_vs_tokio_util\": {}, \"peers\": [",
             json_str(g.scenario),
             json_str(g.op),
             json_str(t),
             met.map_or("null".into(), |m| m.to_string()),
             json_ratio(&g.best_peer),
-            json_ratio(&g.best_oneshot)
+            json_ratio(&g.best_oneshot),
+            json_ratio(&g.vs_tokio_util)
         );
         for (ri, r) in g.rows.iter().enumerate() {
             let body = if r.available() {
@@ -494,6 +542,8 @@ fn color(kind: Kind) -> &'static str {
         Kind::Variant => "#f59f00",
         Kind::Oneshot => "#1c7ed6",
         Kind::Channel => "#868e96",
+        Kind::Token => "#1c7ed6",
+        Kind::Floor => "#2f9e44",
     }
 }
 
@@ -568,7 +618,7 @@ fn svg(groups: &[Group], meta: &Meta) -> String {
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W:.0}\" height=\"{height:.0}\" font-family=\"sans-serif\" font-size=\"11\">\n\
 <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n\
-<text x=\"8\" y=\"18\" font-size=\"14\" font-weight=\"bold\">ripcord oneshot vs peers: median time relative to ripcord (1.0 = ripcord, dashed; shorter is faster)</text>\n\
+<text x=\"8\" y=\"18\" font-size=\"14\" font-weight=\"bold\">ripcord vs peers: median time relative to ripcord (1.0 = ripcord, dashed; shorter is faster)</text>\n\
 <text x=\"8\" y=\"36\">{} | {} | {} cores | load {} | {} rounds, interleaved{} | colours: ripcord, ripcord variants, oneshot peers, channel peers</text>\n\
 {body}</svg>\n",
         xml(&meta.date),
@@ -611,11 +661,20 @@ fn main() {
     print_table(&groups);
     if let Some(dir) = &s.out {
         std::fs::create_dir_all(dir).expect("create output directory");
-        for (name, text) in [
-            ("oneshot.csv", csv(&groups)),
-            ("oneshot.json", json(&groups, &meta)),
-            ("oneshot.svg", svg(&groups, &meta)),
-        ] {
+        let (tokens, oneshot): (Vec<Group>, Vec<Group>) =
+            groups.into_iter().partition(|g| g.is_token());
+        let mut files = Vec::new();
+        for (stem, set) in [("oneshot", &oneshot), ("tokens", &tokens)] {
+            if set
+                .iter()
+                .any(|g| g.rows.iter().any(|r| r.kind == Kind::Ours))
+            {
+                files.push((format!("{stem}.csv"), csv(set)));
+                files.push((format!("{stem}.json"), json(set, &meta)));
+                files.push((format!("{stem}.svg"), svg(set, &meta)));
+            }
+        }
+        for (name, text) in files {
             let path = format!("{dir}/{name}");
             std::fs::write(&path, text).expect("write output");
             eprintln!("wrote {path}");

@@ -11,6 +11,7 @@
 
 pub mod oneshot_cases;
 pub mod peers;
+pub mod token_cases;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -75,6 +76,42 @@ pub fn poll_ready<F: Future>(future: Pin<&mut F>) -> F::Output {
 #[inline]
 pub fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// Criterion settings for every criterion bench: about 2.5 s per case, or
+/// about 0.2 s in quick mode; plots off (the report runner draws the chart).
+pub fn criterion_config() -> criterion::Criterion {
+    let c = criterion::Criterion::default().without_plots();
+    let c = if quick() {
+        c.warm_up_time(Duration::from_millis(50))
+            .measurement_time(Duration::from_millis(150))
+            .sample_size(10)
+            .nresamples(1000)
+    } else {
+        c.warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2))
+            .sample_size(40)
+    };
+    c.configure_from_args()
+}
+
+/// Runs every case as one criterion benchmark, one group per operation.
+pub fn criterion_run(c: &mut criterion::Criterion, mut cases: Vec<Case>) {
+    let mut i = 0;
+    while i < cases.len() {
+        let name = cases[i].group();
+        let mut group = c.benchmark_group(&name);
+        while i < cases.len() && cases[i].group() == name {
+            let case = &mut cases[i];
+            if let Some(run) = case.run.as_mut() {
+                group.bench_function(case.peer, |b| b.iter_custom(&mut *run));
+            }
+            // Drop finished cases now: their worker threads and tasks exit.
+            case.run = None;
+            i += 1;
+        }
+        group.finish();
+    }
 }
 
 /// The tokio runtime shared by the cross-runtime scenarios: multi-thread, one

@@ -22,6 +22,10 @@ pub enum Kind {
     Oneshot,
     /// A general bounded(1) channel used as a oneshot.
     Channel,
+    /// Another cancellation token.
+    Token,
+    /// A lower bound that is not a usable peer (e.g. a bare event + flag).
+    Floor,
 }
 
 impl Kind {
@@ -32,6 +36,8 @@ impl Kind {
             Kind::Variant => "variant",
             Kind::Oneshot => "oneshot",
             Kind::Channel => "channel",
+            Kind::Token => "token",
+            Kind::Floor => "floor",
         }
     }
 }
