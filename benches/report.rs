@@ -632,6 +632,7 @@ fn svg(groups: &[Group], meta: &Meta) -> String {
 
 fn main() {
     let s = settings();
+    support::pin_main();
     let began = Instant::now();
     let load_before = loadavg();
     let groups = run_groups(&s);

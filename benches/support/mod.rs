@@ -81,6 +81,7 @@ pub fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
 /// Criterion settings for every criterion bench: about 2.5 s per case, or
 /// about 0.2 s in quick mode; plots off (the report runner draws the chart).
 pub fn criterion_config() -> criterion::Criterion {
+    pin_main();
     let c = criterion::Criterion::default().without_plots();
     let c = if quick() {
         c.warm_up_time(Duration::from_millis(50))
@@ -114,15 +115,64 @@ pub fn criterion_run(c: &mut criterion::Criterion, mut cases: Vec<Case>) {
     }
 }
 
-/// The tokio runtime shared by the cross-runtime scenarios: multi-thread, one
-/// worker per core (two on the reference machine).
+/// The tokio runtime shared by the cross-runtime scenarios: multi-thread, two
+/// workers, both pinned to the worker CPU (see [`pin_worker`]).
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
+            .on_thread_start(pin_worker)
             .enable_all()
             .build()
             .expect("tokio runtime")
     })
 }
+
+/// Whether threads are pinned (default on Linux with 2+ CPUs; set
+/// `RIPCORD_BENCH_PIN=0` to let the scheduler place them).
+///
+/// Why: on a 2-vCPU virtual machine, a cross-thread round trip costs about
+/// 2 us when the woken thread's vCPU is awake and about 60 us when it has to be
+/// woken from halt, and which of the two a case gets depends on where the
+/// scheduler happened to put its threads, for a whole run. Pinning the
+/// measuring thread to CPU 0 and every worker (threads and tokio workers) to
+/// CPU 1 gives every peer the same placement.
+fn pinning() -> bool {
+    static PIN: OnceLock<bool> = OnceLock::new();
+    *PIN.get_or_init(|| {
+        std::env::var_os("RIPCORD_BENCH_PIN").is_none_or(|v| v != "0")
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+    })
+}
+
+/// Pins the calling (measuring) thread to CPU 0.
+pub fn pin_main() {
+    if pinning() {
+        pin_to(0);
+    }
+}
+
+/// Pins the calling worker thread to CPU 1.
+pub fn pin_worker() {
+    if pinning() {
+        pin_to(1);
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn pin_to(cpu: usize) {
+    unsafe extern "C" {
+        fn sched_setaffinity(pid: i32, cpusetsize: usize, mask: *const u64) -> i32;
+    }
+    let mask: [u64; 16] = core::array::from_fn(|i| if i == cpu / 64 { 1 << (cpu % 64) } else { 0 });
+    // SAFETY: pid 0 is the calling thread; `mask` is a valid, initialised CPU
+    // set of `size_of_val(&mask)` bytes that outlives the call.
+    let rc = unsafe { sched_setaffinity(0, core::mem::size_of_val(&mask), mask.as_ptr()) };
+    if rc != 0 {
+        eprintln!("note: could not pin a thread to CPU {cpu}; placement left to the scheduler");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pin_to(_cpu: usize) {}

@@ -144,6 +144,7 @@ where
     std::thread::Builder::new()
         .name("bench-worker".into())
         .spawn(move || {
+            super::pin_worker();
             for tx in queue {
                 black_box(P::send(tx, black_box(VALUE)));
             }
