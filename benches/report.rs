@@ -343,6 +343,7 @@ struct Meta {
     load_before: String,
     load_after: String,
     quick: bool,
+    pinned: bool,
     rounds: usize,
     batch_ms: u128,
 }
@@ -473,11 +474,12 @@ fn json(groups: &[Group], meta: &Meta) -> String {
     let mut out = String::from("{\n");
     let _ = writeln!(
         out,
-        "  \"meta\": {{\"date\": {}, \"rustc\": {}, \"cpu\": {}, \"cores\": {}, \"loadavg_before\": {}, \"loadavg_after\": {}, \"quick\": {}, \"rounds\": {}, \"batch_ms\": {}}},",
+        "  \"meta\": {{\"date\": {}, \"rustc\": {}, \"cpu\": {}, \"cores\": {}, \"pinned\": {}, \"loadavg_before\": {}, \"loadavg_after\": {}, \"quick\": {}, \"rounds\": {}, \"batch_ms\": {}}},",
         json_str(&meta.date),
         json_str(&meta.rustc),
         json_str(&meta.cpu),
         meta.cores,
+        meta.pinned,
         json_str(&meta.load_before),
         json_str(&meta.load_after),
         meta.quick,
@@ -619,11 +621,12 @@ fn svg(groups: &[Group], meta: &Meta) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W:.0}\" height=\"{height:.0}\" font-family=\"sans-serif\" font-size=\"11\">\n\
 <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n\
 <text x=\"8\" y=\"18\" font-size=\"14\" font-weight=\"bold\">ripcord vs peers: median time relative to ripcord (1.0 = ripcord, dashed; shorter is faster)</text>\n\
-<text x=\"8\" y=\"36\">{} | {} | {} cores | load {} | {} rounds, interleaved{} | colours: ripcord, ripcord variants, oneshot peers, channel peers</text>\n\
+<text x=\"8\" y=\"36\">{} | {} | {} cores{} | load {} | {} rounds, interleaved{} | colours: ripcord, ripcord variants, oneshot peers, channel peers</text>\n\
 {body}</svg>\n",
         xml(&meta.date),
         xml(&meta.rustc),
         meta.cores,
+        if meta.pinned { " (pinned)" } else { "" },
         xml(&meta.load_before),
         meta.rounds,
         if meta.quick { " (QUICK MODE)" } else { "" }
@@ -632,6 +635,8 @@ fn svg(groups: &[Group], meta: &Meta) -> String {
 
 fn main() {
     let s = settings();
+    // Count the CPUs before pinning: afterwards this thread may use only one.
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     support::pin_main();
     let began = Instant::now();
     let load_before = loadavg();
@@ -640,7 +645,8 @@ fn main() {
         date: utc_now(),
         rustc: rustc_version(),
         cpu: cpu_model(),
-        cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cores,
+        pinned: support::pinning(),
         load_before,
         load_after: loadavg(),
         quick: s.quick,
@@ -648,11 +654,16 @@ fn main() {
         batch_ms: s.batch.as_millis(),
     };
     println!(
-        "ripcord oneshot benchmark, {} | {} | {} ({} cores) | load avg before {} / after {} | {} rounds x {} ms batches{}",
+        "ripcord benchmark, {} | {} | {} ({} cores{}) | load avg before {} / after {} | {} rounds x {} ms batches{}",
         meta.date,
         meta.rustc,
         meta.cpu,
         meta.cores,
+        if meta.pinned {
+            ", measuring thread on CPU 0, workers on CPU 1"
+        } else {
+            ", threads not pinned"
+        },
         meta.load_before,
         meta.load_after,
         meta.rounds,

@@ -138,7 +138,7 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 /// scheduler happened to put its threads, for a whole run. Pinning the
 /// measuring thread to CPU 0 and every worker (threads and tokio workers) to
 /// CPU 1 gives every peer the same placement.
-fn pinning() -> bool {
+pub fn pinning() -> bool {
     static PIN: OnceLock<bool> = OnceLock::new();
     *PIN.get_or_init(|| {
         std::env::var_os("RIPCORD_BENCH_PIN").is_none_or(|v| v != "0")
