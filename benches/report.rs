@@ -549,18 +549,36 @@ fn color(kind: Kind) -> &'static str {
     }
 }
 
-/// A horizontal bar chart: per operation, each peer's median time relative to
-/// ripcord's (ripcord = 1.0; shorter is faster). Plain SVG text, no dependency.
+/// A diverging bar chart on a log scale: per operation, each peer's median time
+/// relative to ripcord's. Bars to the right of the dashed 1.0 line are slower
+/// than ripcord, bars to the left faster. Plain SVG text, no dependency.
 fn svg(groups: &[Group], meta: &Meta) -> String {
     const W: f64 = 960.0;
     const LABEL: f64 = 190.0;
     const BAR_H: f64 = 14.0;
     const GAP: f64 = 4.0;
-    const MAX: f64 = 4.0;
-    let plot = W - LABEL - 90.0;
-    let x = |ratio: f64| LABEL + plot * ratio.min(MAX) / MAX;
+    /// The axis spans 2^-SPAN ..= 2^SPAN.
+    const SPAN: f64 = 7.0;
+    let plot = W - LABEL - 110.0;
+    let center = LABEL + plot / 2.0;
+    let x = |ratio: f64| center + plot / 2.0 * ratio.log2().clamp(-SPAN, SPAN) / SPAN;
     let mut body = String::new();
-    let mut y = 56.0;
+    let mut y = 76.0;
+    // Axis ticks.
+    for e in [-6i32, -4, -2, 0, 2, 4, 6] {
+        let r = 2f64.powi(e);
+        let label = if e < 0 {
+            format!("1/{}", 1u32 << -e)
+        } else {
+            format!("{}", 1u32 << e)
+        };
+        let _ = writeln!(
+            body,
+            "<text x=\"{:.1}\" y=\"{:.0}\" text-anchor=\"middle\" fill=\"#495057\">{label}x</text>",
+            x(r),
+            y - 6.0
+        );
+    }
     for g in groups {
         let Some(ours) = g
             .rows
@@ -588,20 +606,20 @@ fn svg(groups: &[Group], meta: &Meta) -> String {
             );
             if r.available() {
                 let ratio = r.median() / ours.median();
-                let clipped = if ratio > MAX { " (clipped)" } else { "" };
+                let (left, right) = (x(ratio).min(center), x(ratio).max(center));
                 let _ = writeln!(
                     body,
-                    "<rect x=\"{LABEL:.0}\" y=\"{y:.0}\" width=\"{:.1}\" height=\"{BAR_H:.0}\" fill=\"{}\"/>\n<text x=\"{:.1}\" y=\"{:.0}\">{ratio:.2}x{clipped}</text>",
-                    x(ratio) - LABEL,
+                    "<rect x=\"{left:.1}\" y=\"{y:.0}\" width=\"{:.1}\" height=\"{BAR_H:.0}\" fill=\"{}\"/>\n<text x=\"{:.1}\" y=\"{:.0}\">{ratio:.2}x</text>",
+                    (right - left).max(1.0),
                     color(r.kind),
-                    x(ratio) + 4.0,
+                    right + 4.0,
                     y + BAR_H - 3.0
                 );
             } else {
                 let _ = writeln!(
                     body,
                     "<text x=\"{:.0}\" y=\"{:.0}\" fill=\"#868e96\">n/a</text>",
-                    LABEL + 4.0,
+                    center + 4.0,
                     y + BAR_H - 3.0
                 );
             }
@@ -609,20 +627,36 @@ fn svg(groups: &[Group], meta: &Meta) -> String {
         }
         let _ = writeln!(
             body,
-            "<line x1=\"{0:.1}\" y1=\"{1:.0}\" x2=\"{0:.1}\" y2=\"{2:.0}\" stroke=\"#000\" stroke-dasharray=\"3,3\"/>",
-            x(1.0),
+            "<line x1=\"{center:.1}\" y1=\"{:.0}\" x2=\"{center:.1}\" y2=\"{:.0}\" stroke=\"#000\" stroke-dasharray=\"3,3\"/>",
             top - 2.0,
             y
         );
         y += 14.0;
     }
+    let mut legend = String::new();
+    let mut lx = 8.0;
+    for (kind, label) in [
+        (Kind::Ours, "ripcord"),
+        (Kind::Variant, "local ripcord variant (experiment)"),
+        (Kind::Oneshot, "oneshot / token peer"),
+        (Kind::Channel, "bounded(1) channel peer"),
+        (Kind::Floor, "floor (not a peer)"),
+    ] {
+        let _ = writeln!(
+            legend,
+            "<rect x=\"{lx:.0}\" y=\"44\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{:.0}\" y=\"53\">{label}</text>",
+            color(kind),
+            lx + 14.0
+        );
+        lx += 24.0 + 6.5 * label.len() as f64;
+    }
     let height = y + 10.0;
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W:.0}\" height=\"{height:.0}\" font-family=\"sans-serif\" font-size=\"11\">\n\
 <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n\
-<text x=\"8\" y=\"18\" font-size=\"14\" font-weight=\"bold\">ripcord vs peers: median time relative to ripcord (1.0 = ripcord, dashed; shorter is faster)</text>\n\
-<text x=\"8\" y=\"36\">{} | {} | {} cores{} | load {} | {} rounds, interleaved{} | colours: ripcord, ripcord variants, oneshot peers, channel peers</text>\n\
-{body}</svg>\n",
+<text x=\"8\" y=\"18\" font-size=\"14\" font-weight=\"bold\">Median time relative to ripcord (log scale; dashed line = ripcord; right = slower than ripcord)</text>\n\
+<text x=\"8\" y=\"36\">{} | {} | {} cores{} | load {} | {} rounds, interleaved{}</text>\n\
+{legend}{body}</svg>\n",
         xml(&meta.date),
         xml(&meta.rustc),
         meta.cores,
