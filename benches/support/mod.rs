@@ -129,6 +129,22 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// The runtime of the task -> task scenario: multi-thread, two workers, not
+/// pinned (the measuring thread only waits in `block_on` meanwhile, so both
+/// CPUs are the workers'). With both workers pinned to one CPU, whether the
+/// woken task ran on the same worker or the other one decided the result
+/// (about 2x) for a whole run.
+pub fn task_runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+}
+
 /// Whether threads are pinned (default on Linux with 2+ CPUs; set
 /// `RIPCORD_BENCH_PIN=0` to let the scheduler place them).
 ///

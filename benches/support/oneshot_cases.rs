@@ -9,7 +9,7 @@ use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use super::peers::{Kind, Peer, Ripcord, for_each_peer};
-use super::{Case, Runner, poll_once, poll_ready, runtime, timed};
+use super::{Case, Runner, poll_once, poll_ready, runtime, task_runtime, timed};
 
 /// The value every case sends.
 const VALUE: u64 = 42;
@@ -169,7 +169,7 @@ fn task_round_trip<P: Peer, R>(mut recv: R) -> Runner
 where
     R: FnMut(P::Rx<u64>) -> Option<u64> + 'static,
 {
-    let jobs = spawn_answering_task::<P>();
+    let jobs = spawn_answering_task::<P>(runtime());
     Box::new(move |iters| {
         let start = Instant::now();
         for _ in 0..iters {
@@ -185,9 +185,11 @@ where
 
 /// Spawns a task on the shared runtime that sends `VALUE` on every sender it
 /// receives; it ends when the returned queue handle is dropped.
-fn spawn_answering_task<P: Peer>() -> tokio::sync::mpsc::UnboundedSender<P::Tx<u64>> {
+fn spawn_answering_task<P: Peer>(
+    rt: &tokio::runtime::Runtime,
+) -> tokio::sync::mpsc::UnboundedSender<P::Tx<u64>> {
     let (jobs, mut queue) = tokio::sync::mpsc::unbounded_channel::<P::Tx<u64>>();
-    runtime().spawn(async move {
+    rt.spawn(async move {
         while let Some(tx) = queue.recv().await {
             black_box(P::send(tx, black_box(VALUE)));
         }
@@ -235,10 +237,10 @@ fn thread_to_task<P: Peer>() -> Case {
 /// task and awaits each value.
 fn task_to_task<P: Peer>() -> Case {
     let run = P::ASYNC.then(|| {
-        let jobs = spawn_answering_task::<P>();
+        let jobs = spawn_answering_task::<P>(task_runtime());
         Box::new(move |iters: u64| {
             let jobs = jobs.clone();
-            let client = runtime().spawn(async move {
+            let client = task_runtime().spawn(async move {
                 let start = Instant::now();
                 for _ in 0..iters {
                     let (tx, rx) = P::channel::<u64>();
@@ -249,7 +251,7 @@ fn task_to_task<P: Peer>() -> Case {
                 }
                 start.elapsed()
             });
-            runtime().block_on(client).expect("client task")
+            task_runtime().block_on(client).expect("client task")
         }) as Runner
     });
     case::<P>(S4, "tokio task -> tokio task (multi-thread)", run)
