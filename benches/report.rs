@@ -441,6 +441,77 @@ fn csv(groups: &[Group]) -> String {
     out
 }
 
+/// The README table: each peer's median time divided by ripcord's (so > 1
+/// means ripcord is faster), one row per operation, then the targets.
+fn markdown(groups: &[Group], meta: &Meta) -> String {
+    let mut peers: Vec<&'static str> = Vec::new();
+    for g in groups {
+        for r in &g.rows {
+            if r.kind != Kind::Variant && !peers.contains(&r.peer) {
+                peers.push(r.peer);
+            }
+        }
+    }
+    let mut out = format!(
+        "Peer's median time / ripcord's (> 1: ripcord is faster). {} | {} | {} | {} cores{} | load average {} | {} interleaved rounds{}\n\n",
+        meta.date,
+        meta.rustc,
+        meta.cpu,
+        meta.cores,
+        if meta.pinned {
+            ", measuring thread pinned to CPU 0, workers to CPU 1"
+        } else {
+            ""
+        },
+        meta.load_before,
+        meta.rounds,
+        if meta.quick { " (QUICK MODE)" } else { "" }
+    );
+    let _ = writeln!(out, "| scenario / operation | {} |", peers.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---|".repeat(peers.len()));
+    for g in groups {
+        let Some(ours) = g
+            .rows
+            .iter()
+            .find(|r| r.kind == Kind::Ours && r.available())
+        else {
+            continue;
+        };
+        let cells: Vec<String> = peers
+            .iter()
+            .map(|p| match g.rows.iter().find(|r| r.peer == *p) {
+                Some(r) if r.available() => format!("{:.2}", r.median() / ours.median()),
+                _ => "n/a".into(),
+            })
+            .collect();
+        let num = g.scenario.split(' ').next().unwrap_or("");
+        let _ = writeln!(out, "| {num}. {} | {} |", g.op, cells.join(" | "));
+    }
+    let _ = writeln!(
+        out,
+        "\n| scenario / operation | ripcord / best peer | ripcord / best oneshot peer | target | met |\n|---|---|---|---|---|"
+    );
+    for g in groups {
+        let (t, met) = target(g);
+        let met = match met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "n/a",
+        };
+        let num = g.scenario.split(' ').next().unwrap_or("");
+        let _ = writeln!(
+            out,
+            "| {num}. {} | {} | {} | {} | {} |",
+            g.op,
+            fmt_ratio(&g.best_peer),
+            fmt_ratio(&g.best_oneshot),
+            t,
+            met
+        );
+    }
+    out
+}
+
 fn json_str(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
@@ -718,6 +789,7 @@ fn main() {
                 files.push((format!("{stem}.csv"), csv(set)));
                 files.push((format!("{stem}.json"), json(set, &meta)));
                 files.push((format!("{stem}.svg"), svg(set, &meta)));
+                files.push((format!("{stem}.md"), markdown(set, &meta)));
             }
         }
         for (name, text) in files {
