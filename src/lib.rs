@@ -3,6 +3,10 @@
 //!
 //! - [`oneshot`]: a channel that carries exactly one value, awaitable and
 //!   blockable on both ends.
+//! - [`cancel`] (feature `std`): [`CancellationToken`], cheap to check,
+//!   waitable from threads and tasks, with trees, reasons, deadlines and
+//!   callbacks.
+//! - [`time`]: timeouts on any executor's timer ([`FutureExt`], [`time::Sleeper`]).
 //!
 //! # The one pattern: check, listen, check again, wait
 //!
@@ -20,7 +24,9 @@
 //!
 //! - `std` (default): blocking methods, and everything that needs the OS.
 //!   Without it the crate is `#![no_std]` (with `alloc`) and offers the oneshot
-//!   channel's non-blocking and async API.
+//!   channel's non-blocking and async API, plus [`FutureExt::timeout_with`].
+//! - `tokio`, `async-io`, `async-std`, `futures-timer` (off by default): a
+//!   zero-sized [`time::Sleeper`] for that runtime's timer.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -39,5 +45,7 @@ pub mod time;
 #[cfg(feature = "std")]
 pub use cancel::CancelReason;
 #[cfg(feature = "std")]
+pub use cancel::{CancelCallback, CancellationToken, DropGuard};
+#[cfg(feature = "std")]
 pub use time::Cancelled;
-pub use time::Elapsed;
+pub use time::{Elapsed, FutureExt};

@@ -46,3 +46,9 @@ impl<T> UnsafeCell<T> {
         f(self.0.get())
     }
 }
+
+#[cfg(all(feature = "std", loom))]
+pub(crate) use loom::sync::{Mutex, MutexGuard};
+/// The mutex guarding a cancellation token's tree links, reason and callbacks.
+#[cfg(all(feature = "std", not(loom)))]
+pub(crate) use std::sync::{Mutex, MutexGuard};

@@ -1,6 +1,48 @@
 //! Cancellation tokens: cheap to check, waitable from threads and tasks,
 //! arranged in trees, with reasons, deadlines and callbacks.
+//!
+//! - [`CancellationToken`]: the token; [`is_cancelled`](CancellationToken::is_cancelled)
+//!   is one atomic load.
+//! - [`CancelReason`]: why it was cancelled (explicit, deadline, or a value of
+//!   yours).
+//! - [`Cancelled`] / [`CancelledOwned`]: the futures that wait for it (not to
+//!   be confused with the crate root's **error** type
+//!   [`ripcord::Cancelled`](crate::Cancelled)).
+//! - [`CancelCallback`]: keeps an `on_cancel` callback registered.
+//! - [`DropGuard`]: cancels on drop.
+//!
+//! Waiting (async or blocking) uses [event-listener](https://docs.rs/event-listener):
+//! one notification wakes tasks and parked threads alike. Deadlines need no
+//! async runtime: see [`CancellationToken::cancel_at`].
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use ripcord::{CancelReason, CancellationToken};
+//!
+//! let root = CancellationToken::new();
+//! let request = root.child_token();
+//! request.cancel_after(Duration::from_secs(30));
+//! let blocking = request.child_token();
+//! let worker = std::thread::spawn(move || {
+//!     blocking.wait();
+//!     blocking.reason().unwrap()
+//! });
+//! root.cancel_with(CancelReason::custom("shutdown"));
+//! assert_eq!(worker.join().unwrap().to_string(), "shutdown");
+//! ```
 
+mod callback;
+mod future;
+mod guard;
+mod node;
 mod reason;
+mod timer;
+mod token;
 
+pub use callback::CancelCallback;
+pub use future::{Cancelled, CancelledOwned, RunUntilCancelled, RunUntilCancelledOwned};
+pub use guard::DropGuard;
 pub use reason::{CancelReason, CustomReason};
+pub use token::CancellationToken;

@@ -321,7 +321,17 @@ impl<T> Block<T> {
             if !crate::wait::park_until(deadline) {
                 // SAFETY: forwarded caller contract.
                 // (`Err` means the other side took our waiter: we are ready.)
-                return unsafe { self.unregister(side) }.err();
+                let result = unsafe { self.unregister(side) }.err();
+                // The other side that took our waiter is about to unpark us. In
+                // real code that token is harmless (a later `park` may return
+                // early, which std allows), so we do not wait for it. Loom does
+                // not model spurious wake-ups, so there we consume it, which
+                // also checks that the wake-up really comes.
+                #[cfg(loom)]
+                if result.is_some() {
+                    crate::loom::thread::park();
+                }
+                return result;
             }
             let state = self.state();
             if state & side.ready != 0 {

@@ -40,6 +40,10 @@ impl core::error::Error for Elapsed {}
 /// Returned by `CancellationToken::run_until_cancelled` and
 /// `FutureExt::with_cancellation`.
 ///
+/// Not to be confused with the *future* `ripcord::cancel::Cancelled<'_>`
+/// returned by `CancellationToken::cancelled`: the crate root's `Cancelled`
+/// (this type) is the error.
+///
 /// # Examples
 ///
 /// ```

@@ -1,0 +1,125 @@
+//! Deadlines without an async runtime: one timer thread shared by every token.
+//!
+//! The first `cancel_at` / `cancel_after` with a deadline in the future starts
+//! a thread named `ripcord-timer`. It sleeps on a condition variable until the
+//! earliest deadline in a global ordered map, then cancels the tokens whose
+//! deadline has passed (reason [`DeadlineExceeded`](super::CancelReason::DeadlineExceeded)).
+//! The map holds only `Weak` references: a pending deadline never keeps a token
+//! alive, and a token that is dropped or cancelled removes its entry at once, so
+//! dropped tokens give their memory back immediately.
+//!
+//! The thread lives as long as the process, parked while no deadline is
+//! pending. Callbacks (`on_cancel`) of tokens cancelled by a deadline run on
+//! this thread, so they should be short; a panicking callback is caught there
+//! (the panic hook still reports it) and the thread goes on.
+//!
+//! Applications that prefer their runtime's timer can instead spawn a task that
+//! sleeps and then calls `cancel_with(CancelReason::DeadlineExceeded)`.
+
+use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Instant;
+
+use super::CancelReason;
+use super::node::Node;
+
+/// Identifies one pending deadline.
+pub(crate) type Key = (Instant, u64);
+
+#[derive(Default)]
+struct Pending {
+    entries: BTreeMap<Key, Weak<Node>>,
+    next_seq: u64,
+    started: bool,
+}
+
+struct Timer {
+    pending: Mutex<Pending>,
+    wake: Condvar,
+}
+
+fn timer() -> &'static Timer {
+    static TIMER: OnceLock<Timer> = OnceLock::new();
+    TIMER.get_or_init(|| Timer {
+        pending: Mutex::new(Pending::default()),
+        wake: Condvar::new(),
+    })
+}
+
+fn lock(timer: &Timer) -> MutexGuard<'_, Pending> {
+    timer
+        .pending
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Adds a deadline; starts the timer thread on first use.
+pub(crate) fn register(deadline: Instant, node: Weak<Node>) -> Key {
+    let timer = timer();
+    let mut pending = lock(timer);
+    let key = (deadline, pending.next_seq);
+    pending.next_seq += 1;
+    let earliest = pending
+        .entries
+        .first_key_value()
+        .is_none_or(|(first, _)| key < *first);
+    pending.entries.insert(key, node);
+    if !pending.started {
+        pending.started = true;
+        let spawned = std::thread::Builder::new()
+            .name("ripcord-timer".into())
+            .spawn(run);
+        if spawned.is_err() {
+            // No thread: deadlines cannot fire. Try again on the next call.
+            pending.started = false;
+        }
+    } else if earliest {
+        timer.wake.notify_one();
+    }
+    key
+}
+
+/// Removes a deadline (the token was cancelled or dropped).
+pub(crate) fn unregister(key: Key) {
+    let mut pending = lock(timer());
+    pending.entries.remove(&key);
+}
+
+fn run() {
+    let timer = timer();
+    let mut pending = lock(timer);
+    loop {
+        let now = Instant::now();
+        let mut due = Vec::new();
+        while let Some(entry) = pending.entries.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            due.push(entry.remove());
+        }
+        if !due.is_empty() {
+            drop(pending);
+            for node in due {
+                if let Some(node) = node.upgrade() {
+                    let cancel = || Node::cancel(&node, CancelReason::DeadlineExceeded);
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(cancel));
+                }
+            }
+            pending = lock(timer);
+            continue;
+        }
+        pending = match pending.entries.first_key_value() {
+            Some((&(deadline, _), _)) => {
+                timer
+                    .wake
+                    .wait_timeout(pending, deadline.saturating_duration_since(now))
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .0
+            }
+            None => timer
+                .wake
+                .wait(pending)
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        };
+    }
+}
