@@ -18,7 +18,7 @@ use std::mem::size_of;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
 
 use support::peers::{Peer, for_each_peer};
-use support::token_cases::{Floor, TokenPeer, TokioUtil, Triggered};
+use support::token_cases::{Floor, Ripcord as RipcordToken, TokenPeer, TokioUtil, Triggered};
 
 struct Counting;
 
@@ -249,6 +249,7 @@ fn main() {
         "| token | heap bytes per new token | heap bytes per live child (parent growth included) | size_of handle |\n|---|---|---|---|\n",
     );
     for row in [
+        token_row::<RipcordToken>(),
         token_row::<TokioUtil>(),
         token_row::<Triggered>(),
         token_row::<Floor>(),

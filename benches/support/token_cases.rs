@@ -5,9 +5,7 @@
 //! `event_listener::Event` beside an `AtomicBool`, the least any token with
 //! async and blocking waiters can do (no tree, no reason).
 //!
-//! ripcord's own token joins as one more `impl TokenPeer` plus one line in
-//! [`cases`] (see `RIPCORD_TOKEN` below), once `ripcord::CancellationToken`
-//! exists in this branch.
+//! ripcord's own token is one more `impl TokenPeer`, first in the list.
 
 #![allow(clippy::manual_async_fn)] // explicit `+ Send` futures, as the trait declares
 
@@ -158,26 +156,36 @@ impl TokenPeer for Floor {
     }
 }
 
-// `RIPCORD_TOKEN`: when `ripcord::CancellationToken` is in this branch, add
-//
-//     pub struct Ripcord;
-//     impl TokenPeer for Ripcord {
-//         const NAME: &'static str = "ripcord";
-//         const KIND: Kind = Kind::Ours;
-//         type Token = ripcord::CancellationToken;
-//         fn new() -> Self::Token { ripcord::CancellationToken::new() }
-//         fn cancel(t: &Self::Token) { t.cancel() }
-//         fn is_cancelled(t: &Self::Token) -> bool { t.is_cancelled() }
-//         fn child(t: &Self::Token) -> Self::Token { t.child_token() }
-//         fn wait(t: &Self::Token) { t.wait() }
-//         fn cancelled(t: &Self::Token) -> impl Future<Output = ()> + Send + '_ { t.cancelled() }
-//     }
-//
-// and `for_each_token!(…)` picks it up as its first entry.
+/// `ripcord::CancellationToken`.
+pub struct Ripcord;
+impl TokenPeer for Ripcord {
+    const NAME: &'static str = "ripcord";
+    const KIND: Kind = Kind::Ours;
+    type Token = ripcord::CancellationToken;
+    fn new() -> Self::Token {
+        ripcord::CancellationToken::new()
+    }
+    fn cancel(token: &Self::Token) {
+        token.cancel();
+    }
+    fn is_cancelled(token: &Self::Token) -> bool {
+        token.is_cancelled()
+    }
+    fn child(token: &Self::Token) -> Self::Token {
+        token.child_token()
+    }
+    fn wait(token: &Self::Token) {
+        token.wait();
+    }
+    fn cancelled(token: &Self::Token) -> impl Future<Output = ()> + Send + '_ {
+        token.cancelled()
+    }
+}
 
 macro_rules! for_each_token {
     ($f:ident ( $($arg:expr),* )) => {
         vec![
+            $f::<Ripcord>($($arg),*),
             $f::<TokioUtil>($($arg),*),
             $f::<Triggered>($($arg),*),
             $f::<Floor>($($arg),*),
