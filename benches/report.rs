@@ -444,6 +444,7 @@ fn csv(groups: &[Group]) -> String {
 /// The README table: each peer's median time divided by ripcord's (so > 1
 /// means ripcord is faster), one row per operation, then the targets.
 fn markdown(groups: &[Group], meta: &Meta) -> String {
+    let tokens = groups.iter().all(Group::is_token);
     let mut peers: Vec<&'static str> = Vec::new();
     for g in groups {
         for r in &g.rows {
@@ -489,7 +490,12 @@ fn markdown(groups: &[Group], meta: &Meta) -> String {
     }
     let _ = writeln!(
         out,
-        "\n| scenario / operation | ripcord / best peer | ripcord / best oneshot peer | target | met |\n|---|---|---|---|---|"
+        "\n| scenario / operation | ripcord / best peer | {} | target | met |\n|---|---|---|---|---|",
+        if tokens {
+            "ripcord / tokio-util"
+        } else {
+            "ripcord / best oneshot peer"
+        }
     );
     for g in groups {
         let (t, met) = target(g);
@@ -504,7 +510,11 @@ fn markdown(groups: &[Group], meta: &Meta) -> String {
             "| {num}. {} | {} | {} | {} | {} |",
             g.op,
             fmt_ratio(&g.best_peer),
-            fmt_ratio(&g.best_oneshot),
+            fmt_ratio(if tokens {
+                &g.vs_tokio_util
+            } else {
+                &g.best_oneshot
+            }),
             t,
             met
         );
