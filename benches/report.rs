@@ -1,0 +1,812 @@
+//! Side-by-side runner: every peer in one process, interleaved, ratios only.
+//!
+//! ```text
+//! cargo bench --bench report                          # full (about a minute)
+//! RIPCORD_BENCH_QUICK=1 cargo bench --bench report    # smoke run (seconds)
+//! cargo bench --bench report -- --out docs/bench      # also write CSV, JSON, SVG
+//! cargo bench --bench report -- --filter "4 cross"    # only matching groups
+//! RIPCORD_BENCH_OUT=docs/bench cargo bench            # every bench; writes files
+//! ```
+//!
+//! The machine this runs on is shared and noisy, so the runner never runs one
+//! peer's block once: it calibrates a batch size per case, then runs many
+//! rounds in which every peer of an operation runs one batch, in a rotating
+//! order. It reports the median time per operation over the batches, and each
+//! ratio as the median of per-round ratios (both sides measured seconds
+//! apart), which cancels most of the machine's drift. Absolute times are only
+//! printed to show the spread; the claims are the ratios.
+//!
+//! It is a `[[bench]]` target (`harness = false`) rather than an example so
+//! that it is always built with optimizations and runs with `cargo bench`,
+//! while the debug-mode example loop of CI does not run it.
+
+mod support;
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use support::{Case, Kind};
+
+/// One measured case.
+struct Row {
+    peer: &'static str,
+    kind: Kind,
+    /// Nanoseconds per operation, one entry per round; empty when n/a.
+    samples: Vec<f64>,
+    iters: u64,
+}
+
+impl Row {
+    fn available(&self) -> bool {
+        !self.samples.is_empty()
+    }
+    fn median(&self) -> f64 {
+        quantile(&self.samples, 0.5)
+    }
+}
+
+/// One operation's ratios (ours ÷ a peer), each the median of per-round ratios.
+struct Ratio {
+    peer: &'static str,
+    median: f64,
+    p25: f64,
+    p75: f64,
+}
+
+struct Group {
+    scenario: &'static str,
+    op: &'static str,
+    rows: Vec<Row>,
+    best_peer: Option<Ratio>,
+    best_oneshot: Option<Ratio>,
+    /// Ours ÷ tokio-util (token scenarios only).
+    vs_tokio_util: Option<Ratio>,
+}
+
+impl Group {
+    fn is_token(&self) -> bool {
+        self.scenario.starts_with('7')
+    }
+}
+
+struct Settings {
+    rounds: usize,
+    batch: Duration,
+    filter: Option<String>,
+    out: Option<String>,
+    quick: bool,
+}
+
+fn settings() -> Settings {
+    let mut quick = support::quick();
+    let mut filter = None;
+    let mut out = std::env::var("RIPCORD_BENCH_OUT")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--filter" => filter = args.next(),
+            "--out" => out = args.next(),
+            // `cargo bench` passes `--bench`; criterion-style flags are ignored.
+            _ => {}
+        }
+    }
+    let (rounds, batch) = if quick {
+        (9, Duration::from_millis(2))
+    } else {
+        (41, Duration::from_millis(8))
+    };
+    Settings {
+        rounds,
+        batch,
+        filter,
+        out,
+        quick,
+    }
+}
+
+fn quantile(samples: &[f64], q: f64) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// Finds a batch size that takes about `target`; doubles as the warm-up.
+fn calibrate(run: &mut support::Runner, target: Duration) -> u64 {
+    let mut iters = 1u64;
+    loop {
+        let took = run(iters);
+        if took >= target / 4 || iters >= 1 << 32 {
+            let scaled = iters as f64 * target.as_secs_f64() / took.as_secs_f64().max(1e-9);
+            return (scaled as u64).max(1);
+        }
+        iters *= 2;
+    }
+}
+
+fn measure(cases: &mut [Case], s: &Settings) -> Vec<Row> {
+    let mut iters: Vec<u64> = Vec::with_capacity(cases.len());
+    for case in cases.iter_mut() {
+        iters.push(case.run.as_mut().map_or(0, |run| calibrate(run, s.batch)));
+    }
+    let mut samples = vec![Vec::with_capacity(s.rounds); cases.len()];
+    let n = cases.len();
+    for round in 0..s.rounds {
+        for k in 0..n {
+            let i = (round + k) % n;
+            if let Some(run) = cases[i].run.as_mut() {
+                let took = run(iters[i]);
+                samples[i].push(took.as_nanos() as f64 / iters[i] as f64);
+            }
+        }
+    }
+    cases
+        .iter()
+        .zip(samples)
+        .zip(iters)
+        .map(|((case, samples), iters)| Row {
+            peer: case.peer,
+            kind: case.kind,
+            samples,
+            iters,
+        })
+        .collect()
+}
+
+/// Ours ÷ the fastest row among those `pick` accepts.
+fn ratio_to_best(rows: &[Row], pick: impl Fn(&Row) -> bool) -> Option<Ratio> {
+    let ours = rows
+        .iter()
+        .find(|r| r.kind == Kind::Ours && r.available())?;
+    let best = rows
+        .iter()
+        .filter(|r| pick(r) && r.available())
+        .min_by(|a, b| a.median().total_cmp(&b.median()))?;
+    let per_round: Vec<f64> = ours
+        .samples
+        .iter()
+        .zip(&best.samples)
+        .map(|(o, b)| o / b)
+        .collect();
+    Some(Ratio {
+        peer: best.peer,
+        median: quantile(&per_round, 0.5),
+        p25: quantile(&per_round, 0.25),
+        p75: quantile(&per_round, 0.75),
+    })
+}
+
+fn run_groups(s: &Settings) -> Vec<Group> {
+    let mut cases = support::oneshot_cases::cases();
+    cases.extend(support::token_cases::cases());
+    let mut groups = Vec::new();
+    let mut start = 0;
+    while start < cases.len() {
+        let name = cases[start].group();
+        let end = start
+            + cases[start..]
+                .iter()
+                .take_while(|c| c.group() == name)
+                .count();
+        let selected = s.filter.as_ref().is_none_or(|f| name.contains(f.as_str()));
+        if selected {
+            let began = Instant::now();
+            let rows = measure(&mut cases[start..end], s);
+            eprintln!("measured {name} in {:.1?}", began.elapsed());
+            let best_peer = ratio_to_best(&rows, |r| {
+                matches!(r.kind, Kind::Oneshot | Kind::Channel | Kind::Token)
+            });
+            let best_oneshot = ratio_to_best(&rows, |r| r.kind == Kind::Oneshot);
+            let vs_tokio_util = ratio_to_best(&rows, |r| r.peer == "tokio-util");
+            groups.push(Group {
+                scenario: cases[start].scenario,
+                op: cases[start].op,
+                rows,
+                best_peer,
+                best_oneshot,
+                vs_tokio_util,
+            });
+        }
+        // Drop the finished cases now: their worker threads and tasks exit.
+        for case in &mut cases[start..end] {
+            case.run = None;
+        }
+        start = end;
+    }
+    groups
+}
+
+/// The issue's target for a scenario, and whether this run meets it.
+fn target(g: &Group) -> (&'static str, Option<bool>) {
+    if g.is_token() {
+        let r = g.vs_tokio_util.as_ref().map(|r| r.median);
+        return if g.op.starts_with("is_cancelled") {
+            ("<=0.10x tokio-util", r.map(|r| r <= 0.1))
+        } else if g.op.starts_with("blocking") {
+            ("none (tokio-util has no blocking wait)", None)
+        } else {
+            ("<=0.50x tokio-util", r.map(|r| r <= 0.5))
+        };
+    }
+    let best = g.best_peer.as_ref().map(|r| r.median);
+    let oneshot = g.best_oneshot.as_ref().map(|r| r.median);
+    if g.scenario.starts_with('3') || g.scenario.starts_with('4') {
+        let met = match (best, oneshot) {
+            (Some(b), Some(o)) => Some(b <= 1.5 && o <= 1.0),
+            (Some(b), None) => Some(b <= 1.5),
+            _ => None,
+        };
+        ("<=1.00x best oneshot, <=1.5x best", met)
+    } else {
+        ("<=1.00x best peer", best.map(|b| b <= 1.0))
+    }
+}
+
+fn fmt_ratio(r: &Option<Ratio>) -> String {
+    match r {
+        Some(r) => format!("{:.2} [{:.2}-{:.2}] vs {}", r.median, r.p25, r.p75, r.peer),
+        None => "n/a".into(),
+    }
+}
+
+fn print_table(groups: &[Group]) {
+    for g in groups {
+        println!("\n== {} / {}", g.scenario, g.op);
+        println!(
+            "   {:<22} {:>12} {:>22} {:>10}",
+            "peer", "median ns", "p25..p75 ns", "x ripcord"
+        );
+        let ours = g
+            .rows
+            .iter()
+            .find(|r| r.kind == Kind::Ours && r.available());
+        for r in &g.rows {
+            if !r.available() {
+                println!("   {:<22} {:>12}", r.peer, "n/a");
+                continue;
+            }
+            let rel = ours.map_or("".into(), |o| format!("{:.2}", r.median() / o.median()));
+            println!(
+                "   {:<22} {:>12.1} {:>22} {:>10}",
+                r.peer,
+                r.median(),
+                format!(
+                    "{:.1}..{:.1}",
+                    quantile(&r.samples, 0.25),
+                    quantile(&r.samples, 0.75)
+                ),
+                rel
+            );
+        }
+    }
+    let (tokens, oneshot): (Vec<&Group>, Vec<&Group>) = groups.iter().partition(|g| g.is_token());
+    println!(
+        "\nSummary: ripcord's time / the fastest peer's time (median of per-round ratios [p25-p75]; < 1 means ripcord is faster)\n"
+    );
+    println!(
+        "| scenario | operation | ours / best peer | ours / best oneshot peer | target | met |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for g in oneshot {
+        let (t, met) = target(g);
+        let met = match met {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "n/a",
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            g.scenario,
+            g.op,
+            fmt_ratio(&g.best_peer),
+            fmt_ratio(&g.best_oneshot),
+            t,
+            met
+        );
+    }
+    if !tokens.is_empty() {
+        println!(
+            "\nTokens: ripcord's time / tokio-util's and / the fastest peer's (floor excluded)\n"
+        );
+        println!("| operation | ours / tokio-util | ours / best peer | target | met |");
+        println!("|---|---|---|---|---|");
+        for g in tokens {
+            let (t, met) = target(g);
+            let met = match met {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "n/a",
+            };
+            println!(
+                "| {} | {} | {} | {} | {} |",
+                g.op,
+                fmt_ratio(&g.vs_tokio_util),
+                fmt_ratio(&g.best_peer),
+                t,
+                met
+            );
+        }
+    }
+}
+
+// ---- machine description -------------------------------------------------------------
+
+struct Meta {
+    date: String,
+    rustc: String,
+    cpu: String,
+    cores: usize,
+    load_before: String,
+    load_after: String,
+    quick: bool,
+    pinned: bool,
+    rounds: usize,
+    batch_ms: u128,
+}
+
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn rustc_version() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+// ---- CSV, JSON, SVG -----------------------------------------------------------------------
+
+fn csv(groups: &[Group]) -> String {
+    let mut out = String::from(
+        "scenario,operation,peer,kind,median_ns,p25_ns,p75_ns,iters_per_batch,rounds,time_vs_ripcord\n",
+    );
+    for g in groups {
+        let ours = g
+            .rows
+            .iter()
+            .find(|r| r.kind == Kind::Ours && r.available());
+        for r in &g.rows {
+            if r.available() {
+                let rel = ours.map_or(String::new(), |o| format!("{:.4}", r.median() / o.median()));
+                let _ = writeln!(
+                    out,
+                    "\"{}\",\"{}\",\"{}\",{},{:.2},{:.2},{:.2},{},{},{}",
+                    g.scenario,
+                    g.op,
+                    r.peer,
+                    r.kind.label(),
+                    r.median(),
+                    quantile(&r.samples, 0.25),
+                    quantile(&r.samples, 0.75),
+                    r.iters,
+                    r.samples.len(),
+                    rel
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "\"{}\",\"{}\",\"{}\",{},n/a,n/a,n/a,,,",
+                    g.scenario,
+                    g.op,
+                    r.peer,
+                    r.kind.label()
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The README table: each peer's median time divided by ripcord's (so > 1
+/// means ripcord is faster), one row per operation, then the targets.
+fn markdown(groups: &[Group], meta: &Meta) -> String {
+    let tokens = groups.iter().all(Group::is_token);
+    let mut peers: Vec<&'static str> = Vec::new();
+    for g in groups {
+        for r in &g.rows {
+            if r.kind != Kind::Variant && !peers.contains(&r.peer) {
+                peers.push(r.peer);
+            }
+        }
+    }
+    let mut out = format!(
+        "Peer's median time / ripcord's (> 1: ripcord is faster). {} | {} | {} | {} cores{} | load average {} | {} interleaved rounds{}\n\n",
+        meta.date,
+        meta.rustc,
+        meta.cpu,
+        meta.cores,
+        if meta.pinned {
+            ", measuring thread pinned to CPU 0, workers to CPU 1"
+        } else {
+            ""
+        },
+        meta.load_before,
+        meta.rounds,
+        if meta.quick { " (QUICK MODE)" } else { "" }
+    );
+    let _ = writeln!(out, "| scenario / operation | {} |", peers.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---|".repeat(peers.len()));
+    for g in groups {
+        let Some(ours) = g
+            .rows
+            .iter()
+            .find(|r| r.kind == Kind::Ours && r.available())
+        else {
+            continue;
+        };
+        let cells: Vec<String> = peers
+            .iter()
+            .map(|p| match g.rows.iter().find(|r| r.peer == *p) {
+                Some(r) if r.available() => format!("{:.2}", r.median() / ours.median()),
+                _ => "n/a".into(),
+            })
+            .collect();
+        let num = g.scenario.split(' ').next().unwrap_or("");
+        let _ = writeln!(out, "| {num}. {} | {} |", g.op, cells.join(" | "));
+    }
+    let _ = writeln!(
+        out,
+        "\n| scenario / operation | ripcord / best peer | {} | target | met |\n|---|---|---|---|---|",
+        if tokens {
+            "ripcord / tokio-util"
+        } else {
+            "ripcord / best oneshot peer"
+        }
+    );
+    for g in groups {
+        let (t, met) = target(g);
+        let met = match met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "n/a",
+        };
+        let num = g.scenario.split(' ').next().unwrap_or("");
+        let _ = writeln!(
+            out,
+            "| {num}. {} | {} | {} | {} | {} |",
+            g.op,
+            fmt_ratio(&g.best_peer),
+            fmt_ratio(if tokens {
+                &g.vs_tokio_util
+            } else {
+                &g.best_oneshot
+            }),
+            t,
+            met
+        );
+    }
+    out
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn json_ratio(r: &Option<Ratio>) -> String {
+    match r {
+        Some(r) => format!(
+            "{{\"peer\": {}, \"median\": {:.4}, \"p25\": {:.4}, \"p75\": {:.4}}}",
+            json_str(r.peer),
+            r.median,
+            r.p25,
+            r.p75
+        ),
+        None => "null".into(),
+    }
+}
+
+fn json(groups: &[Group], meta: &Meta) -> String {
+    let mut out = String::from("{\n");
+    let _ = writeln!(
+        out,
+        "  \"meta\": {{\"date\": {}, \"rustc\": {}, \"cpu\": {}, \"cores\": {}, \"pinned\": {}, \"loadavg_before\": {}, \"loadavg_after\": {}, \"quick\": {}, \"rounds\": {}, \"batch_ms\": {}}},",
+        json_str(&meta.date),
+        json_str(&meta.rustc),
+        json_str(&meta.cpu),
+        meta.cores,
+        meta.pinned,
+        json_str(&meta.load_before),
+        json_str(&meta.load_after),
+        meta.quick,
+        meta.rounds,
+        meta.batch_ms
+    );
+    out.push_str("  \"groups\": [\n");
+    for (gi, g) in groups.iter().enumerate() {
+        let (t, met) = target(g);
+        let _ = writeln!(
+            out,
+            "    {{\"scenario\": {}, \"operation\": {}, \"target\": {}, \"met\": {}, \"ours_vs_best_peer\": {}, \"ours_vs_best_oneshot\": {}, \"ours_vs_tokio_util\": {}, \"peers\": [",
+            json_str(g.scenario),
+            json_str(g.op),
+            json_str(t),
+            met.map_or("null".into(), |m| m.to_string()),
+            json_ratio(&g.best_peer),
+            json_ratio(&g.best_oneshot),
+            json_ratio(&g.vs_tokio_util)
+        );
+        for (ri, r) in g.rows.iter().enumerate() {
+            let body = if r.available() {
+                format!(
+                    "\"median_ns\": {:.2}, \"p25_ns\": {:.2}, \"p75_ns\": {:.2}, \"iters_per_batch\": {}, \"rounds\": {}",
+                    r.median(),
+                    quantile(&r.samples, 0.25),
+                    quantile(&r.samples, 0.75),
+                    r.iters,
+                    r.samples.len()
+                )
+            } else {
+                "\"median_ns\": null".into()
+            };
+            let _ = writeln!(
+                out,
+                "      {{\"peer\": {}, \"kind\": \"{}\", {}}}{}",
+                json_str(r.peer),
+                r.kind.label(),
+                body,
+                if ri + 1 < g.rows.len() { "," } else { "" }
+            );
+        }
+        let _ = writeln!(
+            out,
+            "    ]}}{}",
+            if gi + 1 < groups.len() { "," } else { "" }
+        );
+    }
+    out.push_str("  ]\n}\n");
+    out
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn color(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Ours => "#d9480f",
+        Kind::Variant => "#f59f00",
+        Kind::Oneshot => "#1c7ed6",
+        Kind::Channel => "#868e96",
+        Kind::Token => "#1c7ed6",
+        Kind::Floor => "#2f9e44",
+    }
+}
+
+/// A diverging bar chart on a log scale: per operation, each peer's median time
+/// relative to ripcord's. Bars to the right of the dashed 1.0 line are slower
+/// than ripcord, bars to the left faster. Plain SVG text, no dependency.
+fn svg(groups: &[Group], meta: &Meta) -> String {
+    const W: f64 = 960.0;
+    const LABEL: f64 = 190.0;
+    const BAR_H: f64 = 14.0;
+    const GAP: f64 = 4.0;
+    /// The axis spans 2^-SPAN ..= 2^SPAN.
+    const SPAN: f64 = 7.0;
+    let plot = W - LABEL - 110.0;
+    let center = LABEL + plot / 2.0;
+    let x = |ratio: f64| center + plot / 2.0 * ratio.log2().clamp(-SPAN, SPAN) / SPAN;
+    let mut body = String::new();
+    let mut y = 76.0;
+    // Axis ticks.
+    for e in [-6i32, -4, -2, 0, 2, 4, 6] {
+        let r = 2f64.powi(e);
+        let label = if e < 0 {
+            format!("1/{}", 1u32 << -e)
+        } else {
+            format!("{}", 1u32 << e)
+        };
+        let _ = writeln!(
+            body,
+            "<text x=\"{:.1}\" y=\"{:.0}\" text-anchor=\"middle\" fill=\"#495057\">{label}x</text>",
+            x(r),
+            y - 6.0
+        );
+    }
+    for g in groups {
+        let Some(ours) = g
+            .rows
+            .iter()
+            .find(|r| r.kind == Kind::Ours && r.available())
+        else {
+            continue;
+        };
+        let _ = writeln!(
+            body,
+            "<text x=\"8\" y=\"{:.0}\" font-weight=\"bold\">{} / {}</text>",
+            y + 12.0,
+            xml(g.scenario),
+            xml(g.op)
+        );
+        y += 20.0;
+        let top = y;
+        for r in &g.rows {
+            let _ = writeln!(
+                body,
+                "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\">{}</text>",
+                LABEL - 6.0,
+                y + BAR_H - 3.0,
+                xml(r.peer)
+            );
+            if r.available() {
+                let ratio = r.median() / ours.median();
+                let (left, right) = (x(ratio).min(center), x(ratio).max(center));
+                let _ = writeln!(
+                    body,
+                    "<rect x=\"{left:.1}\" y=\"{y:.0}\" width=\"{:.1}\" height=\"{BAR_H:.0}\" fill=\"{}\"/>\n<text x=\"{:.1}\" y=\"{:.0}\">{ratio:.2}x</text>",
+                    (right - left).max(1.0),
+                    color(r.kind),
+                    right + 4.0,
+                    y + BAR_H - 3.0
+                );
+            } else {
+                let _ = writeln!(
+                    body,
+                    "<text x=\"{:.0}\" y=\"{:.0}\" fill=\"#868e96\">n/a</text>",
+                    center + 4.0,
+                    y + BAR_H - 3.0
+                );
+            }
+            y += BAR_H + GAP;
+        }
+        let _ = writeln!(
+            body,
+            "<line x1=\"{center:.1}\" y1=\"{:.0}\" x2=\"{center:.1}\" y2=\"{:.0}\" stroke=\"#000\" stroke-dasharray=\"3,3\"/>",
+            top - 2.0,
+            y
+        );
+        y += 14.0;
+    }
+    let mut legend = String::new();
+    let mut lx = 8.0;
+    for (kind, label) in [
+        (Kind::Ours, "ripcord"),
+        (Kind::Variant, "local ripcord variant (experiment)"),
+        (Kind::Oneshot, "oneshot / token peer"),
+        (Kind::Channel, "bounded(1) channel peer"),
+        (Kind::Floor, "floor (not a peer)"),
+    ] {
+        let _ = writeln!(
+            legend,
+            "<rect x=\"{lx:.0}\" y=\"44\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{:.0}\" y=\"53\">{label}</text>",
+            color(kind),
+            lx + 14.0
+        );
+        lx += 24.0 + 6.5 * label.len() as f64;
+    }
+    let height = y + 10.0;
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W:.0}\" height=\"{height:.0}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n\
+<text x=\"8\" y=\"18\" font-size=\"14\" font-weight=\"bold\">Median time relative to ripcord (log scale; dashed line = ripcord; right = slower than ripcord)</text>\n\
+<text x=\"8\" y=\"36\">{} | {} | {} cores{} | load {} | {} rounds, interleaved{}</text>\n\
+{legend}{body}</svg>\n",
+        xml(&meta.date),
+        xml(&meta.rustc),
+        meta.cores,
+        if meta.pinned { " (pinned)" } else { "" },
+        xml(&meta.load_before),
+        meta.rounds,
+        if meta.quick { " (QUICK MODE)" } else { "" }
+    )
+}
+
+fn main() {
+    let s = settings();
+    // Count the CPUs before pinning: afterwards this thread may use only one.
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    support::pin_main();
+    let began = Instant::now();
+    let load_before = loadavg();
+    let groups = run_groups(&s);
+    let meta = Meta {
+        date: utc_now(),
+        rustc: rustc_version(),
+        cpu: cpu_model(),
+        cores,
+        pinned: support::pinning(),
+        load_before,
+        load_after: loadavg(),
+        quick: s.quick,
+        rounds: s.rounds,
+        batch_ms: s.batch.as_millis(),
+    };
+    println!(
+        "ripcord benchmark, {} | {} | {} ({} cores{}) | load avg before {} / after {} | {} rounds x {} ms batches{}",
+        meta.date,
+        meta.rustc,
+        meta.cpu,
+        meta.cores,
+        if meta.pinned {
+            ", measuring thread on CPU 0, workers on CPU 1"
+        } else {
+            ", threads not pinned"
+        },
+        meta.load_before,
+        meta.load_after,
+        meta.rounds,
+        meta.batch_ms,
+        if meta.quick { " | QUICK MODE" } else { "" }
+    );
+    print_table(&groups);
+    if let Some(dir) = &s.out {
+        std::fs::create_dir_all(dir).expect("create output directory");
+        let (tokens, oneshot): (Vec<Group>, Vec<Group>) =
+            groups.into_iter().partition(|g| g.is_token());
+        let mut files = Vec::new();
+        for (stem, set) in [("oneshot", &oneshot), ("tokens", &tokens)] {
+            if set
+                .iter()
+                .any(|g| g.rows.iter().any(|r| r.kind == Kind::Ours))
+            {
+                files.push((format!("{stem}.csv"), csv(set)));
+                files.push((format!("{stem}.json"), json(set, &meta)));
+                files.push((format!("{stem}.svg"), svg(set, &meta)));
+                files.push((format!("{stem}.md"), markdown(set, &meta)));
+            }
+        }
+        for (name, text) in files {
+            let path = format!("{dir}/{name}");
+            std::fs::write(&path, text).expect("write output");
+            eprintln!("wrote {path}");
+        }
+    }
+    eprintln!("report finished in {:.1?}", began.elapsed());
+}
