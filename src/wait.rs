@@ -123,4 +123,3 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
         }
     }
 }
-

@@ -3,6 +3,9 @@
 #![cfg(feature = "std")]
 #![cfg(not(miri))] // real runtimes need real I/O drivers and clocks
 
+#[macro_use]
+mod common;
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Waker};
@@ -99,51 +102,6 @@ async fn dropped_cancelled_futures_deregister() {
     let h = thread::spawn(move || c.cancel());
     t.cancelled().await;
     h.join().unwrap();
-}
-
-macro_rules! on_every_runtime {
-    ($($scenario:ident),* $(,)?) => {
-        mod tokio_current_thread {
-            $( #[test] fn $scenario() {
-                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-                    .block_on(super::$scenario());
-            } )*
-        }
-        mod tokio_multi_thread {
-            $( #[test] fn $scenario() {
-                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-                    .block_on(async { tokio::spawn(super::$scenario()).await.unwrap() });
-            } )*
-        }
-        mod async_std_runtime {
-            $( #[test] fn $scenario() {
-                async_std::task::block_on(async_std::task::spawn(super::$scenario()));
-            } )*
-        }
-        mod smol_runtime {
-            $( #[test] fn $scenario() {
-                smol::block_on(smol::spawn(super::$scenario()));
-            } )*
-        }
-        mod futures_executor {
-            $( #[test] fn $scenario() {
-                futures::executor::block_on(super::$scenario());
-            } )*
-        }
-        mod futures_thread_pool {
-            $( #[test] fn $scenario() {
-                let pool = futures::executor::ThreadPool::new().unwrap();
-                let (tx, rx) = ripcord::oneshot::channel();
-                pool.spawn_ok(async move { super::$scenario().await; tx.send(()).unwrap(); });
-                rx.recv().unwrap();
-            } )*
-        }
-        mod pollster_block_on {
-            $( #[test] fn $scenario() {
-                pollster::block_on(super::$scenario());
-            } )*
-        }
-    };
 }
 
 on_every_runtime!(

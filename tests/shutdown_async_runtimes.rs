@@ -4,6 +4,9 @@
 #![cfg(all(feature = "std", not(loom)))]
 #![cfg(not(miri))] // real runtimes need real I/O drivers and clocks
 
+#[macro_use]
+mod common;
+
 use std::thread;
 use std::time::Duration;
 
@@ -95,38 +98,6 @@ async fn tracked_futures_release_and_late_work_is_refused() {
     shutdown.drained().await;
     assert!(shutdown.track(async {}).is_err());
     assert!(shutdown.guard().is_err());
-}
-
-macro_rules! on_every_runtime {
-    ($($scenario:ident),* $(,)?) => {
-        mod tokio_current_thread {
-            $( #[test] fn $scenario() {
-                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-                    .block_on(super::$scenario());
-            } )*
-        }
-        mod tokio_multi_thread {
-            $( #[test] fn $scenario() {
-                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-                    .block_on(async { tokio::spawn(super::$scenario()).await.unwrap() });
-            } )*
-        }
-        mod async_std_runtime {
-            $( #[test] fn $scenario() {
-                async_std::task::block_on(async_std::task::spawn(super::$scenario()));
-            } )*
-        }
-        mod smol_runtime {
-            $( #[test] fn $scenario() {
-                smol::block_on(smol::spawn(super::$scenario()));
-            } )*
-        }
-        mod futures_executor {
-            $( #[test] fn $scenario() {
-                futures::executor::block_on(super::$scenario());
-            } )*
-        }
-    };
 }
 
 on_every_runtime!(

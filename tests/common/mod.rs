@@ -91,3 +91,52 @@ pub fn race<A: Send + 'static, B>(
     drop(to_peer);
     worker.join().unwrap();
 }
+
+/// Runs each named `async fn` scenario (in the calling module) as a test on
+/// every executor: tokio current-thread and multi-thread, async-std, smol,
+/// `futures::executor::block_on` and futures' `ThreadPool`.
+#[allow(unused_macros)]
+macro_rules! on_every_runtime {
+    ($($scenario:ident),* $(,)?) => {
+        mod tokio_current_thread {
+            $( #[test] fn $scenario() {
+                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+                    .block_on(super::$scenario());
+            } )*
+        }
+        mod tokio_multi_thread {
+            $( #[test] fn $scenario() {
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+                    .block_on(async { tokio::spawn(super::$scenario()).await.unwrap() });
+            } )*
+        }
+        mod async_std_runtime {
+            $( #[test] fn $scenario() {
+                async_std::task::block_on(async_std::task::spawn(super::$scenario()));
+            } )*
+        }
+        mod smol_runtime {
+            $( #[test] fn $scenario() {
+                smol::block_on(smol::spawn(super::$scenario()));
+            } )*
+        }
+        mod futures_executor {
+            $( #[test] fn $scenario() {
+                futures::executor::block_on(super::$scenario());
+            } )*
+        }
+        mod futures_thread_pool {
+            $( #[test] fn $scenario() {
+                let pool = futures::executor::ThreadPool::new().unwrap();
+                let (tx, rx) = ripcord::oneshot::channel();
+                pool.spawn_ok(async move { super::$scenario().await; tx.send(()).unwrap(); });
+                rx.recv().unwrap();
+            } )*
+        }
+        mod pollster_block_on {
+            $( #[test] fn $scenario() {
+                pollster::block_on(super::$scenario());
+            } )*
+        }
+    };
+}
