@@ -145,15 +145,26 @@ impl<T> Receiver<T> {
     /// ```
     #[inline]
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        match self.answer_if_there() {
+            Some(answer) => answer.map_err(TryRecvError::from),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// The fast path every receive starts with: the answer if it is already
+    /// there (a value, or "none will come", also for a terminated receiver),
+    /// `None` if it may still come.
+    #[inline(always)]
+    fn answer_if_there(&mut self) -> Option<Result<T, RecvError>> {
         let Some(block) = self.live() else {
-            return Err(TryRecvError::Disconnected);
+            return Some(Err(RecvError));
         };
         let state = block.state();
         if state & RX_READY == 0 {
-            return Err(TryRecvError::Empty);
+            return None;
         }
         // SAFETY: live receiver, ready state.
-        unsafe { self.complete(state) }.map_err(TryRecvError::from)
+        Some(unsafe { self.complete(state) })
     }
 
     /// Polls for the value.
@@ -210,22 +221,17 @@ impl<T> Receiver<T> {
         // Every path below leaves the receiver terminated, so its `Drop` would
         // do nothing: skip the call.
         let mut this = core::mem::ManuallyDrop::new(self);
-        let Some(block) = this.live() else {
-            return Err(RecvError);
-        };
-        let state = block.state();
-        if state & RX_READY != 0 {
-            // SAFETY: live receiver, ready state.
-            return unsafe { this.complete(state) };
+        match this.answer_if_there() {
+            Some(answer) => answer,
+            None => this.recv_blocking(),
         }
-        this.recv_blocking()
     }
 
     /// The part of [`recv`](Receiver::recv) that parks.
     #[cfg(feature = "std")]
     #[inline(never)]
     fn recv_blocking(&mut self) -> Result<T, RecvError> {
-        let result = self.recv_until(None).map_err(|_| RecvError);
+        let result = self.wait_until(None).map_err(|_| RecvError);
         debug_assert!(self.is_terminated(), "an untimed wait ends with the answer");
         result
     }
@@ -256,15 +262,11 @@ impl<T> Receiver<T> {
     /// ```
     #[cfg(feature = "std")]
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        // Check before reading the clock: a ready value needs no deadline.
-        if let Some(block) = self.live() {
-            let state = block.state();
-            if state & RX_READY != 0 {
-                // SAFETY: live receiver, ready state.
-                return unsafe { self.complete(state) }.map_err(RecvTimeoutError::from);
-            }
+        // Check before reading the clock: a ready answer needs no deadline.
+        match self.answer_if_there() {
+            Some(answer) => answer.map_err(RecvTimeoutError::from),
+            None => self.wait_until(crate::wait::deadline_after(timeout)),
         }
-        self.recv_until(crate::wait::deadline_after(timeout))
     }
 
     /// Blocks the thread until the value arrives or `deadline` passes.
@@ -289,20 +291,19 @@ impl<T> Receiver<T> {
     /// ```
     #[cfg(feature = "std")]
     pub fn recv_deadline(&mut self, deadline: Instant) -> Result<T, RecvTimeoutError> {
-        self.recv_until(Some(deadline))
+        match self.answer_if_there() {
+            Some(answer) => answer.map_err(RecvTimeoutError::from),
+            None => self.wait_until(Some(deadline)),
+        }
     }
 
+    /// Parks until the answer or the deadline, after `answer_if_there` found
+    /// nothing yet.
     #[cfg(feature = "std")]
-    fn recv_until(&mut self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+    fn wait_until(&mut self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let Some(block) = self.live() else {
             return Err(RecvTimeoutError::Disconnected);
         };
-        // Fast path: the answer is already there.
-        let state = block.state();
-        if state & RX_READY != 0 {
-            // SAFETY: live receiver, ready state.
-            return unsafe { self.complete(state) }.map_err(RecvTimeoutError::from);
-        }
         // SAFETY: we are the live receiver.
         match unsafe { block.wait(RX, deadline) } {
             // SAFETY: live receiver, ready state.
