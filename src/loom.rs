@@ -4,10 +4,12 @@
 //! `core`/`std` directly, so that building with `RUSTFLAGS="--cfg loom"` swaps
 //! in [loom](https://docs.rs/loom)'s model-checked versions everywhere at once.
 
+#[cfg(all(feature = "std", not(loom)))]
+pub(crate) use core::sync::atomic::fence;
 #[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering, fence};
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;

@@ -1,9 +1,8 @@
 //! The registration handle returned by `on_cancel`.
 
 use core::fmt;
-use std::sync::Arc;
 
-use super::node::Node;
+use super::node::NodeRef;
 
 /// Keeps an [`on_cancel`](super::CancellationToken::on_cancel) callback
 /// registered; dropping it unregisters the callback.
@@ -40,11 +39,11 @@ use super::node::Node;
 /// ```
 #[must_use = "dropping the handle unregisters the callback; call `forget` to keep it"]
 pub struct CancelCallback {
-    registration: Option<(Arc<Node>, u64)>,
+    registration: Option<(NodeRef, u64)>,
 }
 
 impl CancelCallback {
-    pub(crate) fn stored(node: Arc<Node>, id: u64) -> Self {
+    pub(crate) fn stored(node: NodeRef, id: u64) -> Self {
         CancelCallback {
             registration: Some((node, id)),
         }

@@ -1,18 +1,20 @@
-//! The cancellation state machine: one heap node per token, one atomic word.
+//! The cancellation state machine: one heap node per token, two atomic words.
 //!
-//! A [`CancellationToken`](super::CancellationToken) is an `Arc<Node>`. Clones
-//! of a token share the node (clone and drop touch only the `Arc`'s reference
-//! count). This file is the only place that reads or writes a node's fields.
+//! A [`CancellationToken`](super::CancellationToken) is a [`NodeRef`]: a
+//! counted pointer to one heap [`Node`]. Clones of a token share the node
+//! (clone and drop touch only its `refs` word). This file is the only place
+//! that reads or writes a node's fields.
 //!
 //! # Layout
 //!
 //! | field    | what                                                                 | guarded by |
 //! |----------|----------------------------------------------------------------------|------------|
-//! | `state`  | the bits below                                                       | atomic |
+//! | `state`  | the cancellation bits below                                          | atomic |
+//! | `refs`   | the reference count below                                            | atomic |
 //! | `event`  | [`event_listener::Event`]: async waiters and blocked threads alike; it allocates its list only when someone first listens | its own |
-//! | `parent` | strong reference to the parent (a child keeps its ancestors alive)   | immutable after construction |
+//! | `parent` | the parent, if any: kept alive by this node being counted among its children (see `refs`) | immutable after construction |
 //! | `slot`   | index of this node in the parent's child slab (`NO_SLOT` if none)    | immutable after construction |
-//! | `inner`  | child slab (weak references), a custom reason, and the rarely used `Extra` (callbacks, deadline, extra parents of an `any_of` token) | `inner` mutex |
+//! | `inner`  | child slab (pointers and a count), a custom reason, and the rarely used `Extra` (callbacks, deadline, extra parents of an `any_of` token) | `inner` mutex |
 //!
 //! # State bits
 //!
@@ -22,7 +24,7 @@
 //! | 1-2  | `KIND`          | with `CANCELLED`                                          | never   | `Cancelled`, `DeadlineExceeded`, `Custom` (value in `inner.reason`), or `Inherited` (same reason as `parent`) |
 //! | 3    | `HAS_CHILDREN`  | `child_token` / `any_of`, holding `inner`, by a read-modify-write (RMW) | never | the child slab may be non-empty: cancelling must lock |
 //! | 4    | `HAS_CALLBACKS` | `on_cancel`, holding `inner`, by an RMW                   | never   | callbacks may be registered: cancelling must lock |
-//! | 5    | `HAS_DEADLINE`  | `cancel_at`, holding `inner`                              | never   | `extra.deadline` is set (`deadline()` locks only such nodes) |
+//! | 5    | `HAS_DEADLINE`  | `cancel_at`, holding `inner`                              | never   | `extra.deadline` is set (`deadline()` and freeing lock only such nodes) |
 //! | 6    | `LINKED`        | `any_of`, before the node is shared                       | never   | `extra.links` holds extra parents; cancelling it stores an explicit reason |
 //! | 7    | `WAITERS`       | anyone about to listen on `event`, by an RMW              | never   | someone may be listening: cancelling must notify |
 //! | 8    | `CLOSING`       | the canceller of a node with children, with `KIND`, under the lock | never | the reason is final and the descendants are being cancelled; `CANCELLED` follows. New children are born cancelled, new callbacks run at once, other cancellers stop |
@@ -37,12 +39,11 @@
 //! | who, when | how | afterwards |
 //! |-----------|-----|------------|
 //! | cancel, **fast path** (no `HAS_CHILDREN`, `HAS_CALLBACKS`, `LINKED`, reason not custom) | one CAS: `+CANCELLED +KIND`; no lock | if `WAITERS` was set: `event.notify(usize::MAX)` |
-//! | cancel, **slow path** | lock; if `CANCELLED` or `CLOSING`, stop (after waiting for `CANCELLED`, if this is the token `cancel` was called on); store a custom reason; CAS `+KIND` and `+CLOSING` (node with children) or `+CANCELLED` (without); with the lock still held, cancel each live child by the fast path (children that need the slow path are queued) | unlock; notify if `CANCELLED` and `WAITERS`; then the queued children, one lock at a time (a work list: no recursion); then `+CANCELLED` on the `CLOSING` nodes, children before parents, notifying each; then the callbacks of every node cancelled |
-//! | `child_token` | lock parent; RMW `+HAS_CHILDREN` returns the state: if `CANCELLED`, the child is born cancelled (no slot); otherwise a slot holds a `Weak` to the child | — |
+//! | cancel, **slow path** | lock; if `CANCELLED` or `CLOSING`, stop (after waiting for `CANCELLED`, if this is the token `cancel` was called on); store a custom reason; CAS `+KIND` and `+CLOSING` (node with children) or `+CANCELLED` (without); with the lock still held, cancel each child in the slab by the fast path (children that need the slow path, or a notification, are pinned and queued) | unlock; notify if `CANCELLED` and `WAITERS`; then the queued children, one lock at a time (a work list: no recursion); then `+CANCELLED` on the `CLOSING` nodes, children before parents, notifying each; then the callbacks of every node cancelled |
+//! | `child_token` | lock parent; RMW `+HAS_CHILDREN` returns the state: if `CANCELLED`, the child is born cancelled (counted, no slot); otherwise a slot holds a pointer to the child | — |
 //! | `on_cancel` | lock; RMW `+HAS_CALLBACKS`: if `CANCELLED`, run now (after unlocking); otherwise store | — |
 //! | listen (`cancelled`, `wait`) | RMW `+WAITERS`: if `CANCELLED`, done; otherwise listen, check again, wait | — |
 //! | callbacks run | lock; pop one, mark it `running` (id, thread) | call it outside every lock; lock, clear `running`, notify (a dropping `CancelCallback` may wait for it) |
-//! | node drop (last `Arc`) | lock each parent, clear our slot | drop the timer entry; release the parents; a parent released for the last time is unlinked the same way, in a loop (no recursion) |
 //!
 //! Why the RMWs make the lock-free fast path safe: a flag that forces the slow
 //! path (`HAS_CHILDREN`, `HAS_CALLBACKS`, `WAITERS`) is set by an RMW on the
@@ -55,22 +56,47 @@
 //! holding the value, so a fan-out to many children clones nothing. Tokens with
 //! several parents (`any_of`) store the value themselves.
 //!
+//! # Lifetime: the `refs` word
+//!
+//! `refs` = `REF` × (handles + pins) + `KEEP`. A *handle* is a token (or a
+//! `CancelCallback`, or a canceller's own reference); a *pin* is a reference a
+//! canceller or the timer thread takes on a node it found through a
+//! lock-protected link. `KEEP` means "has had children": such a node is also
+//! kept alive by the children counted in its slab (`Children::count`), which
+//! hold **no** reference of their own. So making a child and dropping it costs
+//! the parent no reference-count traffic, only its lock.
+//!
+//! | who, when | how | afterwards |
+//! |-----------|-----|------------|
+//! | clone a handle | `fetch_add(REF)` | — |
+//! | drop a handle, `refs` ≠ `REF + KEEP` | CAS `−REF` | at 0: free |
+//! | drop the last handle of a `KEEP` node (`refs` = `REF + KEEP`) | lock the node; `fetch_sub(REF)`; if it was the last and no child is counted: CAS `KEEP → 0` | unlock; at 0: free |
+//! | pin a node found in a slab or the timer map (holding that lock) | CAS `+REF` unless `refs` is 0 | a node at 0 is being freed: skip it, nobody can observe it |
+//! | first child (`child_token`, `any_of`, holding the parent's lock) | `fetch_or(KEEP)` | — |
+//! | free a child: remove its slot, decrement the count, holding the parent's lock | if the count reached 0 and the parent's `refs` is exactly `KEEP`: CAS `KEEP → 0` | unlock; at 0: free the parent too (a loop: no recursion) |
+//!
+//! Every move of `refs` *to* `KEEP` and from `KEEP` to 0 happens under the
+//! node's own lock, and a pin can only add to a non-zero word, so exactly one
+//! thread sees 0 and frees. Freeing removes the node's timer entry and its slots
+//! (each under the lock that guards it) before deallocating, which is what makes
+//! a pointer found under one of those locks valid. A thread that gives up its
+//! last claim on a node (its reference, or its place in the child count) under
+//! that node's lock touches only the lock (interior mutability) afterwards, to
+//! unlock it: another thread may free the node as soon as it is unlocked.
+//!
 //! Lock order: a thread holds at most one node lock at a time, except that it
 //! may take the global timer lock while holding a node lock (never the reverse).
-//!
-//! Dying children: a parent's slab holds `Weak` references, so a child whose
-//! last handle is gone is never kept alive by its parent. A canceller that finds
-//! a child mid-drop (`Weak::upgrade` fails) skips it: nobody can observe it.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Weak};
+use std::ops::Deref;
+use std::ptr::NonNull;
 use std::time::Instant;
 
 use event_listener::{Event, EventListener, Listener};
 
 use super::CancelReason;
 use super::timer;
-use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering, fence};
 
 /// The token is cancelled; `KIND` is final.
 pub(crate) const CANCELLED: usize = 1 << 0;
@@ -98,6 +124,11 @@ const DECIDED: usize = CANCELLED | CLOSING;
 /// Bits that make cancelling take the lock.
 const SLOW: usize = HAS_CHILDREN | HAS_CALLBACKS | LINKED;
 
+/// `refs`: the node has had children; the ones counted keep it alive.
+const KEEP: usize = 1;
+/// `refs`: one handle or pin.
+const REF: usize = 2;
+
 /// `slot` of a node that is not in any parent's slab.
 const NO_SLOT: usize = usize::MAX;
 
@@ -106,15 +137,23 @@ pub(crate) type Callback = Box<dyn FnOnce(&CancelReason) + Send + 'static>;
 
 pub(crate) struct Node {
     state: AtomicUsize,
+    refs: AtomicUsize,
     event: Event,
-    parent: Option<Arc<Node>>,
+    parent: Option<NonNull<Node>>,
     slot: usize,
     inner: Mutex<Inner>,
 }
 
+// SAFETY: the raw pointers are tree links whose targets are kept alive by the
+// `refs` protocol (module docs); everything shared and mutable is behind an
+// atomic or the `inner` mutex, and the rest is immutable after construction.
+unsafe impl Send for Node {}
+// SAFETY: as above.
+unsafe impl Sync for Node {}
+
 #[derive(Default)]
 struct Inner {
-    /// Weak references to the children, allocated on the first child.
+    /// The children, allocated on the first child.
     children: Option<Box<Children>>,
     /// A custom reason, set together with `CANCELLED | KIND_CUSTOM`.
     reason: Option<CancelReason>,
@@ -122,16 +161,25 @@ struct Inner {
     extra: Option<Box<Extra>>,
 }
 
-/// A slab of child slots. A child's slot index never changes, so a dying child
-/// finds its slot without searching and without touching its siblings.
+/// A slab of child slots, and the number of children that keep this node
+/// alive. A child's slot index never changes, so a dying child finds its slot
+/// without searching and without touching its siblings.
 #[derive(Default)]
 struct Children {
-    slots: Vec<Option<Weak<Node>>>,
+    /// Children that can still be cancelled through this node.
+    slots: Vec<Option<NonNull<Node>>>,
     free: Vec<usize>,
+    /// Live children: the ones in `slots`, and the ones born cancelled.
+    count: usize,
 }
 
 impl Children {
-    fn insert(&mut self, child: Weak<Node>) -> usize {
+    /// The slot the next `insert` uses.
+    fn next_slot(&self) -> usize {
+        self.free.last().copied().unwrap_or(self.slots.len())
+    }
+
+    fn insert(&mut self, child: NonNull<Node>) -> usize {
         match self.free.pop() {
             Some(slot) => {
                 self.slots[slot] = Some(child);
@@ -164,8 +212,9 @@ struct Extra {
     running: Option<(u64, ThreadId)>,
     deadline: Option<Instant>,
     timer_key: Option<timer::Key>,
-    /// Extra parents of an `any_of` token, with our slot in each.
-    links: Vec<(Arc<Node>, usize)>,
+    /// Extra parents of an `any_of` token, with our slot in each. Each keeps
+    /// this node counted among its children, which keeps it alive.
+    links: Vec<(NonNull<Node>, usize)>,
 }
 
 #[cfg(not(loom))]
@@ -185,6 +234,221 @@ fn kind_of(reason: &CancelReason) -> usize {
     }
 }
 
+fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    // User code never runs under this lock, so poisoning can only come from
+    // an allocation failure; the data is still consistent.
+    match inner.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// A counted reference to a [`Node`]: what a token is.
+pub(crate) struct NodeRef {
+    ptr: NonNull<Node>,
+}
+
+// SAFETY: a `NodeRef` only hands out `&Node`, and `Node` is `Sync`.
+unsafe impl Send for NodeRef {}
+// SAFETY: as above.
+unsafe impl Sync for NodeRef {}
+
+impl NodeRef {
+    /// Allocates `node` (whose `refs` is one `REF`) and returns that reference.
+    fn new(node: Node) -> NodeRef {
+        NodeRef {
+            ptr: NonNull::from(Box::leak(Box::new(node))),
+        }
+    }
+
+    /// Takes a reference to a node found through a link, unless it is being
+    /// freed (`refs` is 0: then no handle and no child is left, so nobody can
+    /// observe it).
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be in a child slab or the timer map, and the caller must
+    /// hold the lock guarding that link: freeing removes the link under that
+    /// lock before deallocating, so the node is still allocated.
+    pub(super) unsafe fn pin(ptr: NonNull<Node>) -> Option<NodeRef> {
+        // SAFETY: allocated, as the caller guarantees.
+        let refs = unsafe { &ptr.as_ref().refs };
+        let mut current = refs.load(Ordering::Relaxed);
+        loop {
+            if current == 0 {
+                return None;
+            }
+            match refs.compare_exchange_weak(
+                current,
+                current + REF,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(NodeRef { ptr }),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// The node's address: its identity.
+    pub(crate) fn as_ptr(&self) -> *const Node {
+        self.ptr.as_ptr()
+    }
+
+    pub(super) fn as_non_null(&self) -> NonNull<Node> {
+        self.ptr
+    }
+}
+
+impl Deref for NodeRef {
+    type Target = Node;
+
+    #[inline]
+    fn deref(&self) -> &Node {
+        // SAFETY: this reference is counted in `refs`, so the node is not
+        // freed before it is dropped.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl Clone for NodeRef {
+    #[inline]
+    fn clone(&self) -> NodeRef {
+        // Relaxed, as for `Arc`: the clone is made from a live reference.
+        let old = self.refs.fetch_add(REF, Ordering::Relaxed);
+        if old > isize::MAX as usize {
+            // Billions of leaked handles: stop before the count wraps.
+            std::process::abort();
+        }
+        NodeRef { ptr: self.ptr }
+    }
+}
+
+impl Drop for NodeRef {
+    #[inline]
+    fn drop(&mut self) {
+        let node: &Node = self;
+        let mut current = node.refs.load(Ordering::Relaxed);
+        loop {
+            if current == REF | KEEP {
+                // The last handle of a node that has had children: decided
+                // under its lock, where the children decide too.
+                return release_last_keep(self.ptr);
+            }
+            debug_assert!(current >= REF, "reference count underflow");
+            match node.refs.compare_exchange_weak(
+                current,
+                current - REF,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        if current == REF {
+            // Pairs with the `Release` of every other decrement: their
+            // writes to the node happen before it is freed.
+            fence(Ordering::Acquire);
+            // SAFETY: `refs` went from one `REF` (ours) to 0 with no `KEEP`:
+            // no handle, pin or child is left.
+            unsafe { free(self.ptr) };
+        }
+    }
+}
+
+/// Drops the last handle of a `KEEP` node, under its lock.
+#[cold]
+fn release_last_keep(ptr: NonNull<Node>) {
+    // SAFETY: we still hold a `REF`. Only the fields with interior mutability
+    // are borrowed: once `refs` drops below our `REF`, a child may free the
+    // node as soon as it is unlocked.
+    let (refs, inner) = unsafe { (&(*ptr.as_ptr()).refs, &(*ptr.as_ptr()).inner) };
+    let guard = lock(inner);
+    let before = refs.fetch_sub(REF, Ordering::AcqRel);
+    let childless = guard.children.as_ref().is_none_or(|c| c.count == 0);
+    // A pin may add a `REF` at any moment; then its release decides.
+    let last = before == REF | KEEP
+        && childless
+        && refs
+            .compare_exchange(KEEP, 0, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+    drop(guard);
+    if last {
+        // SAFETY: `refs` is 0: no handle, pin or child is left.
+        unsafe { free(ptr) };
+    }
+}
+
+/// Removes a freed child from `parent`'s slab and count. Returns the parent
+/// if that was its last claim (then the caller frees it).
+///
+/// # Safety
+///
+/// The child must be counted among `parent`'s children (with `slot`, if not
+/// `NO_SLOT`): that keeps `parent` allocated until the count drops here.
+unsafe fn unlink_child(parent: NonNull<Node>, slot: usize) -> Option<NonNull<Node>> {
+    // SAFETY: allocated, see above. Only the fields with interior mutability
+    // are borrowed: another child may free the parent once it is unlocked.
+    let (refs, inner) = unsafe { (&(*parent.as_ptr()).refs, &(*parent.as_ptr()).inner) };
+    let mut guard = lock(inner);
+    let children = guard
+        .children
+        .as_mut()
+        .expect("a counted child implies a child slab");
+    if slot != NO_SLOT {
+        children.remove(slot);
+    }
+    children.count -= 1;
+    let last = children.count == 0
+        && refs.load(Ordering::Acquire) == KEEP
+        && refs
+            .compare_exchange(KEEP, 0, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+    drop(guard);
+    last.then_some(parent)
+}
+
+/// Frees a node whose `refs` reached 0, then each parent that this leaves
+/// with no handle and no child, in a loop (a deep chain cannot overflow the
+/// stack).
+///
+/// # Safety
+///
+/// The caller made `refs` 0: nothing but the links removed here (slab slots,
+/// the timer entry) can reach the node.
+unsafe fn free(ptr: NonNull<Node>) {
+    let mut next = Some(ptr);
+    let mut more: Vec<NonNull<Node>> = Vec::new();
+    while let Some(ptr) = next.take().or_else(|| more.pop()) {
+        // SAFETY: `refs` is 0 and the node is still allocated; a canceller
+        // holding the parent's lock may read it until it is unlinked, so it
+        // is only borrowed shared until then.
+        let node = unsafe { ptr.as_ref() };
+        let state = node.state.load(Ordering::Relaxed);
+        if state & (HAS_DEADLINE | LINKED) != 0 {
+            let extra = node.lock().extra.take();
+            if let Some(mut extra) = extra {
+                if let Some(key) = extra.timer_key.take() {
+                    timer::unregister(key);
+                }
+                for (parent, slot) in extra.links.drain(..) {
+                    // SAFETY: this node is counted among `parent`'s children.
+                    more.extend(unsafe { unlink_child(parent, slot) });
+                }
+            }
+        }
+        if let Some(parent) = node.parent {
+            // SAFETY: this node is counted among `parent`'s children.
+            next = unsafe { unlink_child(parent, node.slot) };
+        }
+        // SAFETY: no link reaches the node any more and `refs` is 0: this
+        // thread owns it. (Its fields' destructors, user values among them,
+        // run here, outside every lock.)
+        drop(unsafe { Box::from_raw(ptr.as_ptr()) });
+    }
+}
+
 /// What `on_cancel` did.
 pub(crate) enum Registered {
     /// Stored under this id.
@@ -197,40 +461,42 @@ pub(crate) enum Registered {
 #[derive(Default)]
 struct Work {
     /// Cancelled, with `WAITERS`: notify once no lock is held.
-    notify: Vec<Arc<Node>>,
+    notify: Vec<NodeRef>,
     /// Need the slow path (they have children, callbacks or several parents).
-    slow: Vec<Arc<Node>>,
+    slow: Vec<NodeRef>,
     /// Cancelled, with callbacks to run at the end.
-    callbacks: Vec<Arc<Node>>,
-    /// Children whose last reference we held under a lock: dropped after it.
-    dead: Vec<Node>,
+    callbacks: Vec<NodeRef>,
     /// `CLOSING` nodes, parents before children: they get `CANCELLED` in
     /// reverse order once the whole subtree is visited.
-    closing: Vec<Arc<Node>>,
+    closing: Vec<NodeRef>,
 }
 
 impl Node {
-    fn with_parent(parent: Option<Arc<Node>>, slot: usize, state: usize, inner: Inner) -> Node {
+    fn with_parent(parent: Option<NonNull<Node>>, slot: usize, state: usize) -> Node {
         Node {
             state: AtomicUsize::new(state),
+            refs: AtomicUsize::new(REF),
             event: Event::new(),
             parent,
             slot,
-            inner: Mutex::new(inner),
+            inner: Mutex::new(Inner::default()),
         }
     }
 
-    pub(crate) fn new_root() -> Arc<Node> {
-        Arc::new(Node::with_parent(None, NO_SLOT, 0, Inner::default()))
+    pub(crate) fn new_root() -> NodeRef {
+        NodeRef::new(Node::with_parent(None, NO_SLOT, 0))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // User code never runs under this lock, so poisoning can only come from
-        // an allocation failure; the data is still consistent.
-        match self.inner.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        lock(&self.inner)
+    }
+
+    /// The parent, if any.
+    fn parent(&self) -> Option<&Node> {
+        // SAFETY: this node is counted among its parent's children from its
+        // construction until it is freed, which keeps the parent allocated
+        // for as long as `self` is borrowed.
+        self.parent.map(|parent| unsafe { &*parent.as_ptr() })
     }
 
     #[inline]
@@ -281,7 +547,7 @@ impl Node {
                 KIND_CANCELLED => return Some(CancelReason::Cancelled),
                 KIND_DEADLINE => return Some(CancelReason::DeadlineExceeded),
                 KIND_CUSTOM => return node.lock().reason.clone(),
-                _ => node = node.parent.as_deref()?,
+                _ => node = node.parent()?,
             }
         }
     }
@@ -294,43 +560,42 @@ impl Node {
         }
     }
 
+    /// Counts a new child of this node (locked as `inner`): the first one
+    /// sets `KEEP`. Returns the children, for the caller to give it a slot.
+    fn count_child<'a>(&self, inner: &'a mut Inner) -> &'a mut Children {
+        if self.refs.load(Ordering::Relaxed) & KEEP == 0 {
+            // The caller holds a handle, so `refs` is not 0 here.
+            self.refs.fetch_or(KEEP, Ordering::AcqRel);
+        }
+        let children = inner.children.get_or_insert_with(Default::default);
+        children.count += 1;
+        children
+    }
+
     /// Makes a child linked to `parent` (or born cancelled if it is).
-    pub(crate) fn new_child(parent: &Arc<Node>) -> Arc<Node> {
+    pub(crate) fn new_child(parent: &NodeRef) -> NodeRef {
         let mut inner = parent.lock();
         let state = parent.flag(HAS_CHILDREN);
+        let children = parent.count_child(&mut inner);
+        let parent_ptr = Some(parent.as_non_null());
         if state & DECIDED != 0 {
             drop(inner);
             let born = CANCELLED | Node::inherited_kind(state);
-            return Arc::new(Node::with_parent(
-                Some(parent.clone()),
-                NO_SLOT,
-                born,
-                Inner::default(),
-            ));
+            return NodeRef::new(Node::with_parent(parent_ptr, NO_SLOT, born));
         }
-        let children = inner.children.get_or_insert_with(Default::default);
-        let slot = children
-            .free
-            .last()
-            .copied()
-            .unwrap_or(children.slots.len());
-        let child = Arc::new(Node::with_parent(
-            Some(parent.clone()),
-            slot,
-            0,
-            Inner::default(),
-        ));
-        let inserted = children.insert(Arc::downgrade(&child));
+        let slot = children.next_slot();
+        let child = NodeRef::new(Node::with_parent(parent_ptr, slot, 0));
+        let inserted = children.insert(child.as_non_null());
         debug_assert_eq!(inserted, slot);
         child
     }
 
     /// Makes a node cancelled as soon as any of `parents` is.
-    pub(crate) fn new_linked(parents: &[&Arc<Node>]) -> Arc<Node> {
+    pub(crate) fn new_linked(parents: &[&NodeRef]) -> NodeRef {
         if parents.is_empty() {
             return Node::new_root();
         }
-        let node = Arc::new(Node::with_parent(None, NO_SLOT, LINKED, Inner::default()));
+        let node = NodeRef::new(Node::with_parent(None, NO_SLOT, LINKED));
         for parent in parents {
             let mut inner = parent.lock();
             let state = parent.flag(HAS_CHILDREN);
@@ -342,20 +607,19 @@ impl Node {
                 Node::cancel(&node, reason);
                 return node;
             }
-            let children = inner.children.get_or_insert_with(Default::default);
-            let slot = children.insert(Arc::downgrade(&node));
+            let slot = parent.count_child(&mut inner).insert(node.as_non_null());
             drop(inner);
             // From here on `parent` may cancel `node` at any moment; that is
             // fine, the link below only serves unlinking and `deadline()`.
             let mut ours = node.lock();
             let extra = ours.extra.get_or_insert_with(Default::default);
-            extra.links.push(((*parent).clone(), slot));
+            extra.links.push((parent.as_non_null(), slot));
         }
         node
     }
 
     /// Cancels `node` and every descendant. Returns whether this call did it.
-    pub(crate) fn cancel(node: &Arc<Node>, reason: CancelReason) -> bool {
+    pub(crate) fn cancel(node: &NodeRef, reason: CancelReason) -> bool {
         let kind = kind_of(&reason);
         // The fast path: a node with no children, callbacks or links.
         if kind != KIND_CUSTOM {
@@ -452,7 +716,7 @@ impl Node {
     /// cancelled the node.
     fn cancel_locked(
         &self,
-        this: &Arc<Node>,
+        this: &NodeRef,
         kind: usize,
         reason: &CancelReason,
         work: &mut Work,
@@ -503,29 +767,27 @@ impl Node {
         }
         let child_kind = Node::inherited_kind(kind);
         if let Some(children) = inner.children.as_ref() {
-            for slot in &children.slots {
-                let Some(child) = slot.as_ref().and_then(Weak::upgrade) else {
-                    continue;
+            for &ptr in children.slots.iter().flatten() {
+                // SAFETY: a child leaves this slab, under the lock we hold,
+                // before it is freed.
+                let child = unsafe { ptr.as_ref() };
+                let queue = match child.try_fast(child_kind) {
+                    Fast::Done(true) => &mut work.notify,
+                    Fast::NeedsLock => &mut work.slow,
+                    Fast::Done(false) | Fast::AlreadyCancelled => continue,
                 };
-                match child.try_fast(child_kind) {
-                    Fast::Done(true) => work.notify.push(child),
-                    Fast::NeedsLock => work.slow.push(child),
-                    Fast::Done(false) | Fast::AlreadyCancelled => {
-                        // If the child's last handle went away since the
-                        // upgrade, dropping it here would unlink it from this
-                        // node, whose lock we hold: defer that drop.
-                        if let Some(last) = Arc::into_inner(child) {
-                            work.dead.push(last);
-                        }
-                    }
-                }
+                // A child being freed has no handle left: nobody listens to
+                // it or can see its callbacks run, so it is skipped.
+                // SAFETY: in our slab, under our lock.
+                queue.extend(unsafe { NodeRef::pin(ptr) });
             }
         }
         drop(inner);
-        work.dead.clear();
         if mark == CANCELLED && state & WAITERS != 0 {
             self.event.notify(usize::MAX);
         }
+        // Dropping a pin may free the child, which locks this node: only
+        // after unlocking.
         for node in work.notify.drain(..) {
             node.event.notify(usize::MAX);
         }
@@ -610,7 +872,7 @@ impl Node {
 
     /// Sets a deadline (keeping an earlier one). Returns `false` if it has
     /// already passed, so the caller cancels now.
-    pub(crate) fn set_deadline(node: &Arc<Node>, deadline: Instant) -> bool {
+    pub(crate) fn set_deadline(node: &NodeRef, deadline: Instant) -> bool {
         if deadline <= Instant::now() {
             return false;
         }
@@ -626,16 +888,16 @@ impl Node {
         if let Some(old) = extra.timer_key.take() {
             timer::unregister(old);
         }
-        extra.timer_key = Some(timer::register(deadline, Arc::downgrade(node)));
+        extra.timer_key = Some(timer::register(deadline, node.as_non_null()));
         node.state.fetch_or(HAS_DEADLINE, Ordering::Release);
         true
     }
 
     /// The earliest deadline of this node and all its ancestors.
-    pub(crate) fn deadline(node: &Arc<Node>) -> Option<Instant> {
+    pub(crate) fn deadline(&self) -> Option<Instant> {
         let mut best: Option<Instant> = None;
-        let mut more: Vec<Arc<Node>> = Vec::new();
-        let mut current = Some(node.clone());
+        let mut more: Vec<&Node> = Vec::new();
+        let mut current = Some(self);
         while let Some(n) = current.take().or_else(|| more.pop()) {
             let state = n.state.load(Ordering::Acquire);
             if state & (HAS_DEADLINE | LINKED) != 0 {
@@ -644,35 +906,15 @@ impl Node {
                     if let Some(d) = extra.deadline {
                         best = Some(best.map_or(d, |b| b.min(d)));
                     }
-                    more.extend(extra.links.iter().map(|(p, _)| p.clone()));
+                    // SAFETY: `n` is counted among each of these parents'
+                    // children until it is freed, and it outlives `self`'s
+                    // borrow (it is `self` or one of its ancestors).
+                    more.extend(extra.links.iter().map(|(p, _)| unsafe { &*p.as_ptr() }));
                 }
             }
-            current = n.parent.clone();
+            current = n.parent();
         }
         best
-    }
-
-    /// Unlinks this node from its parents and its timer entry; returns the
-    /// parent references for the caller to release.
-    fn unlink(&mut self, more: &mut Vec<Arc<Node>>) -> Option<Arc<Node>> {
-        let inner = match self.inner.get_mut() {
-            Ok(inner) => inner,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some(mut extra) = inner.extra.take() {
-            if let Some(key) = extra.timer_key.take() {
-                timer::unregister(key);
-            }
-            for (parent, slot) in extra.links.drain(..) {
-                unlink_slot(&parent, slot);
-                more.push(parent);
-            }
-        }
-        let parent = self.parent.take();
-        if let Some(parent) = &parent {
-            unlink_slot(parent, self.slot);
-        }
-        parent
     }
 }
 
@@ -682,37 +924,6 @@ enum Fast {
     Done(bool),
     AlreadyCancelled,
     NeedsLock,
-}
-
-fn unlink_slot(parent: &Node, slot: usize) {
-    if slot == NO_SLOT {
-        return;
-    }
-    let mut inner = parent.lock();
-    // A cancelled parent has taken its slab: nothing to clear.
-    if let Some(children) = inner.children.as_mut() {
-        children.remove(slot);
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        // Releasing the parent may drop it, which would release its parent,
-        // and so on: do it in a loop so a deep chain cannot overflow the stack.
-        let mut more = Vec::new();
-        let mut next = self.unlink(&mut more);
-        loop {
-            let Some(parent) = next.take().or_else(|| more.pop()) else {
-                break;
-            };
-            if let Some(mut last) = Arc::into_inner(parent) {
-                next = last.unlink(&mut more);
-                // `last` has no parent and no links left: dropping it here
-                // does not recurse.
-                drop(last);
-            }
-        }
-    }
 }
 
 #[cfg(all(test, not(loom)))]

@@ -4,9 +4,11 @@
 //! a thread named `ripcord-timer`. It sleeps on a condition variable until the
 //! earliest deadline in a global ordered map, then cancels the tokens whose
 //! deadline has passed (reason [`DeadlineExceeded`](super::CancelReason::DeadlineExceeded)).
-//! The map holds only `Weak` references: a pending deadline never keeps a token
-//! alive, and a token that is dropped or cancelled removes its entry at once, so
-//! dropped tokens give their memory back immediately.
+//! The map holds uncounted pointers: a pending deadline never keeps a token
+//! alive. A token that is freed removes its entry (under the map's lock) before
+//! its memory goes, so dropped tokens give their memory back immediately, and
+//! the timer thread pins a due token under that same lock, skipping one whose
+//! last handle is already gone.
 //!
 //! The thread lives as long as the process, parked while no deadline is
 //! pending. Callbacks (`on_cancel`) of tokens cancelled by a deadline run on
@@ -17,18 +19,26 @@
 //! sleeps and then calls `cancel_with(CancelReason::DeadlineExceeded)`.
 
 use std::collections::BTreeMap;
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, Weak};
+use std::ptr::NonNull;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use super::CancelReason;
-use super::node::Node;
+use super::node::{Node, NodeRef};
 
 /// Identifies one pending deadline.
 pub(crate) type Key = (Instant, u64);
 
+/// A token's node, not counted: see the module docs.
+struct Entry(NonNull<Node>);
+
+// SAFETY: only dereferenced under the map's lock, which the node's free path
+// takes to remove the entry before deallocating; `Node` is `Sync`.
+unsafe impl Send for Entry {}
+
 #[derive(Default)]
 struct Pending {
-    entries: BTreeMap<Key, Weak<Node>>,
+    entries: BTreeMap<Key, Entry>,
     next_seq: u64,
     started: bool,
 }
@@ -54,7 +64,7 @@ fn lock(timer: &Timer) -> MutexGuard<'_, Pending> {
 }
 
 /// Adds a deadline; starts the timer thread on first use.
-pub(crate) fn register(deadline: Instant, node: Weak<Node>) -> Key {
+pub(crate) fn register(deadline: Instant, node: NonNull<Node>) -> Key {
     let timer = timer();
     let mut pending = lock(timer);
     let key = (deadline, pending.next_seq);
@@ -63,7 +73,7 @@ pub(crate) fn register(deadline: Instant, node: Weak<Node>) -> Key {
         .entries
         .first_key_value()
         .is_none_or(|(first, _)| key < *first);
-    pending.entries.insert(key, node);
+    pending.entries.insert(key, Entry(node));
     if !pending.started {
         pending.started = true;
         let spawned = std::thread::Builder::new()
@@ -95,15 +105,15 @@ fn run() {
             if entry.key().0 > now {
                 break;
             }
-            due.push(entry.remove());
+            let Entry(node) = entry.remove();
+            // SAFETY: the entry was in the map, under the lock we hold.
+            due.extend(unsafe { NodeRef::pin(node) });
         }
         if !due.is_empty() {
             drop(pending);
             for node in due {
-                if let Some(node) = node.upgrade() {
-                    let cancel = || Node::cancel(&node, CancelReason::DeadlineExceeded);
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(cancel));
-                }
+                let cancel = || Node::cancel(&node, CancelReason::DeadlineExceeded);
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(cancel));
             }
             pending = lock(timer);
             continue;

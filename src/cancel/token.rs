@@ -3,12 +3,11 @@
 use core::fmt;
 use core::future::Future;
 use core::hash::{Hash, Hasher};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use event_listener::Listener;
 
-use super::node::{Node, Registered};
+use super::node::{Node, NodeRef, Registered};
 use super::{CancelCallback, CancelReason, Cancelled, CancelledOwned, DropGuard};
 use super::{RunUntilCancelled, RunUntilCancelledOwned};
 
@@ -51,7 +50,7 @@ use super::{RunUntilCancelled, RunUntilCancelledOwned};
 /// ```
 #[derive(Clone)]
 pub struct CancellationToken {
-    pub(crate) node: Arc<Node>,
+    pub(crate) node: NodeRef,
 }
 
 impl CancellationToken {
@@ -211,7 +210,7 @@ impl CancellationToken {
     /// ```
     #[must_use]
     pub fn any_of<'a>(parents: impl IntoIterator<Item = &'a CancellationToken>) -> Self {
-        let parents: Vec<&Arc<Node>> = parents.into_iter().map(|t| &t.node).collect();
+        let parents: Vec<&NodeRef> = parents.into_iter().map(|t| &t.node).collect();
         CancellationToken {
             node: Node::new_linked(&parents),
         }
@@ -398,7 +397,7 @@ impl CancellationToken {
     /// ```
     #[must_use]
     pub fn deadline(&self) -> Option<Instant> {
-        Node::deadline(&self.node)
+        self.node.deadline()
     }
 
     /// Registers `callback` to run once when the token is cancelled (by itself
@@ -519,7 +518,7 @@ impl PartialEq for CancellationToken {
     /// assert_ne!(a, a.child_token());
     /// ```
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.node, &other.node)
+        core::ptr::eq(self.node.as_ptr(), other.node.as_ptr())
     }
 }
 
@@ -535,6 +534,6 @@ impl Hash for CancellationToken {
     /// assert_eq!(set.len(), 1);
     /// ```
     fn hash<H: Hasher>(&self, state: &mut H) {
-        Arc::as_ptr(&self.node).hash(state);
+        self.node.as_ptr().hash(state);
     }
 }
