@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::race;
+use common::{DropCounter, race, stress_rounds};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -49,8 +49,9 @@ fn cancel_races_a_child_drop() {
 
 #[test]
 fn cancel_races_the_drop_of_a_leaf_child() {
-    // The canceller may hold the last reference to the child while it holds
-    // the parent's lock; it must not drop it there (that would deadlock).
+    // A leaf being freed waits for the parent's lock to leave its slab, while
+    // the canceller holding that lock marks it cancelled: the canceller must
+    // not free it, nor the leaf outlive its slot.
     race(
         || {
             let root = CancellationToken::new();
@@ -170,4 +171,112 @@ fn linked_token_races_parent_cancel() {
             assert_eq!(linked.reason(), Some(CancelReason::Cancelled));
         },
     );
+}
+
+/// Leaves a callback holding a `DropCounter` in `token`: it is dropped once,
+/// when it runs or when the token's node is freed.
+fn watch(token: &CancellationToken, drops: &Arc<AtomicUsize>) {
+    let counter = DropCounter::new(drops, 0);
+    token.on_cancel(move |_| drop(counter)).forget();
+}
+
+#[test]
+fn parent_last_drop_races_child_last_drop_and_both_are_freed_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    race(
+        move || {
+            let root = CancellationToken::new();
+            let child = root.child_token();
+            watch(&root, &d);
+            watch(&child, &d);
+            (child, root)
+        },
+        drop,
+        drop,
+    );
+    assert_eq!(drops.load(Ordering::SeqCst), 2 * stress_rounds());
+}
+
+#[test]
+fn cancel_pinning_a_child_races_its_last_drop_and_frees_it_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    race(
+        move || {
+            let root = CancellationToken::new();
+            let children: Vec<_> = (0..4).map(|_| root.child_token()).collect();
+            for child in &children {
+                watch(child, &d); // a callback: the canceller pins the child
+            }
+            (children, root)
+        },
+        drop,
+        |root| root.cancel(),
+    );
+    assert_eq!(drops.load(Ordering::SeqCst), 4 * stress_rounds());
+}
+
+#[test]
+fn last_child_drop_races_grandparent_cancel_and_frees_the_middle_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    race(
+        move || {
+            let root = CancellationToken::new();
+            let middle = root.child_token();
+            let leaf = middle.child_token();
+            watch(&middle, &d);
+            // The middle node lives on through `leaf` alone.
+            (leaf, root)
+        },
+        drop,
+        |root| root.cancel(),
+    );
+    assert_eq!(drops.load(Ordering::SeqCst), stress_rounds());
+}
+
+#[test]
+fn linked_token_drop_races_a_parent_drop_and_both_are_freed_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    race(
+        move || {
+            let a = CancellationToken::new();
+            let b = CancellationToken::new();
+            let linked = CancellationToken::any_of([&a, &b]);
+            watch(&a, &d);
+            watch(&linked, &d);
+            (linked, (a, b))
+        },
+        drop,
+        |(a, b)| {
+            drop(a);
+            b.cancel();
+        },
+    );
+    assert_eq!(drops.load(Ordering::SeqCst), 2 * stress_rounds());
+}
+
+#[test]
+fn deadline_expiry_races_the_last_drop_and_frees_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    race(
+        move || {
+            let token = CancellationToken::new();
+            watch(&token, &d);
+            // Due at once: the timer thread pins it while the peer drops it.
+            token.cancel_at(std::time::Instant::now() + std::time::Duration::from_micros(1));
+            (token, ())
+        },
+        drop,
+        |()| {},
+    );
+    // The timer thread may still hold the last pin of the final token.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while drops.load(Ordering::SeqCst) < stress_rounds() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), stress_rounds());
 }

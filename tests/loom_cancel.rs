@@ -4,10 +4,12 @@
 //! Under `--cfg loom`, the token's state word and lock come from loom (through
 //! `crate::loom`), and event-listener (built with its `loom` feature) uses
 //! loom's atomics, mutex and parking too, so the waiter list, its wake-ups and
-//! blocking waits are model-checked as well. Deadlines (the timer thread) are
-//! not modelled, and neither are the `Arc`/`Weak` reference counts (std's,
-//! since loom's `Arc` has no `Weak`): races that hinge on who drops the last
-//! reference are covered by `tests/cancel_stress.rs` (run under ASan).
+//! blocking waits are model-checked as well. The node's reference count is a
+//! loom atomic too: the last models below race the drops that free nodes, and
+//! check that every node is freed exactly once (a drop-counting callback left
+//! registered in it is dropped when the node is, or consumed when it runs).
+//! Deadlines (the timer thread) are not modelled; `tests/cancel_stress.rs`
+//! runs the same races at scale under AddressSanitizer.
 #![cfg(loom)]
 
 use std::sync::Arc;
@@ -251,5 +253,110 @@ fn after_losing_a_cancel_race_the_token_reports_cancelled() {
         assert!(root.is_cancelled());
         assert!(root.reason().is_some());
         other.join().unwrap();
+    });
+}
+
+/// Counts its drops; left inside a node (as a registered callback), it tells
+/// whether the node was freed, and how many times.
+struct Freed(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Freed {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Leaves a callback in `token` that holds a `Freed`; returns its counter.
+fn watch(token: &CancellationToken) -> Arc<std::sync::atomic::AtomicUsize> {
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let freed = Freed(count.clone());
+    token.on_cancel(move |_| drop(freed)).forget();
+    count
+}
+
+fn dropped_once(count: &std::sync::atomic::AtomicUsize) -> bool {
+    count.load(std::sync::atomic::Ordering::SeqCst) == 1
+}
+
+#[test]
+fn parent_last_drop_racing_child_last_drop_frees_both_once() {
+    model(|| {
+        let root = CancellationToken::new();
+        let child = root.child_token();
+        let (root_freed, child_freed) = (watch(&root), watch(&child));
+        let dropper = thread::spawn(move || drop(child));
+        drop(root);
+        dropper.join().unwrap();
+        assert!(dropped_once(&root_freed) && dropped_once(&child_freed));
+    });
+}
+
+#[test]
+fn cancel_pinning_a_child_racing_its_last_drop_frees_it_once() {
+    model(|| {
+        let root = CancellationToken::new();
+        let child = root.child_token();
+        let child_freed = watch(&child); // a callback: the canceller pins it
+        let dropper = thread::spawn(move || drop(child));
+        root.cancel();
+        dropper.join().unwrap();
+        assert!(dropped_once(&child_freed));
+        let root_freed = watch(&root); // already cancelled: runs now
+        assert!(dropped_once(&root_freed));
+    });
+}
+
+#[test]
+fn a_parent_kept_only_by_its_child_is_still_cancelled_through() {
+    model(|| {
+        let root = CancellationToken::new();
+        let middle = root.child_token();
+        let leaf = middle.child_token();
+        let middle_freed = watch(&middle);
+        let r = root.clone();
+        let canceller = thread::spawn(move || r.cancel());
+        drop(middle); // now alive only through `leaf`
+        canceller.join().unwrap();
+        assert!(leaf.is_cancelled());
+        assert!(dropped_once(&middle_freed)); // its callback ran
+        let l = leaf.clone();
+        let dropper = thread::spawn(move || drop(l));
+        drop(leaf);
+        drop(root);
+        dropper.join().unwrap();
+    });
+}
+
+#[test]
+fn last_child_drop_racing_grandparent_cancel_frees_the_middle_once() {
+    model(|| {
+        let root = CancellationToken::new();
+        let middle = root.child_token();
+        let leaf = middle.child_token();
+        let middle_freed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let freed = Freed(middle_freed.clone());
+        // Dropped, not run, if the node is freed before the cancel reaches it.
+        middle.on_cancel(move |_| drop(freed)).forget();
+        drop(middle);
+        let r = root.clone();
+        let canceller = thread::spawn(move || r.cancel());
+        drop(leaf); // the middle node's last claim
+        canceller.join().unwrap();
+        assert!(dropped_once(&middle_freed));
+    });
+}
+
+#[test]
+fn linked_token_drop_racing_a_parent_drop_frees_both_once() {
+    model(|| {
+        let a = CancellationToken::new();
+        let b = CancellationToken::new();
+        let linked = CancellationToken::any_of([&a, &b]);
+        let (a_freed, linked_freed) = (watch(&a), watch(&linked));
+        let dropper = thread::spawn(move || drop(linked));
+        drop(a);
+        dropper.join().unwrap();
+        assert!(dropped_once(&a_freed) && dropped_once(&linked_freed));
+        b.cancel();
     });
 }

@@ -24,8 +24,10 @@ use super::{RunUntilCancelled, RunUntilCancelledOwned};
 ///
 /// - [`is_cancelled`](Self::is_cancelled) is one atomic load: no lock, no
 ///   shared write, so it scales across threads.
-/// - `clone` and `drop` touch only a reference count (dropping the last handle
-///   of a child also removes its slot from the parent, under the parent's lock).
+/// - `clone` and `drop` touch only a reference count. Dropping the last handle
+///   of a child also removes it from the parent, under the parent's lock; the
+///   last handle of a token that has had children takes that token's lock to
+///   see whether its children still need it.
 /// - [`cancel`](Self::cancel) of a token with no children and no callbacks
 ///   is one compare-and-swap, no lock. Otherwise it locks each token that has
 ///   children or callbacks, one at a time, while its children are marked
