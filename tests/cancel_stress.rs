@@ -180,82 +180,84 @@ fn watch(token: &CancellationToken, drops: &Arc<AtomicUsize>) {
     token.on_cancel(move |_| drop(counter)).forget();
 }
 
-#[test]
-fn parent_last_drop_races_child_last_drop_and_both_are_freed_once() {
+/// Races the peer dropping what `make` hands it against `local`, where each
+/// round `watch`es `per_round` tokens; then checks every one was freed (or
+/// its callback run) exactly once.
+fn each_freed_once<A: Send + 'static, B>(
+    per_round: usize,
+    make: impl Fn(&Arc<AtomicUsize>) -> (A, B),
+    local: impl Fn(B),
+) {
     let drops = Arc::new(AtomicUsize::new(0));
     let d = drops.clone();
-    race(
-        move || {
+    race(move || make(&d), drop, local);
+    assert_eq!(drops.load(Ordering::SeqCst), per_round * stress_rounds());
+}
+
+#[test]
+fn parent_last_drop_races_child_last_drop_and_both_are_freed_once() {
+    each_freed_once(
+        2,
+        |drops| {
             let root = CancellationToken::new();
             let child = root.child_token();
-            watch(&root, &d);
-            watch(&child, &d);
+            watch(&root, drops);
+            watch(&child, drops);
             (child, root)
         },
         drop,
-        drop,
     );
-    assert_eq!(drops.load(Ordering::SeqCst), 2 * stress_rounds());
 }
 
 #[test]
 fn cancel_pinning_a_child_races_its_last_drop_and_frees_it_once() {
-    let drops = Arc::new(AtomicUsize::new(0));
-    let d = drops.clone();
-    race(
-        move || {
+    each_freed_once(
+        4,
+        |drops| {
             let root = CancellationToken::new();
             let children: Vec<_> = (0..4).map(|_| root.child_token()).collect();
             for child in &children {
-                watch(child, &d); // a callback: the canceller pins the child
+                watch(child, drops); // a callback: the canceller pins the child
             }
             (children, root)
         },
-        drop,
         |root| root.cancel(),
     );
-    assert_eq!(drops.load(Ordering::SeqCst), 4 * stress_rounds());
 }
 
 #[test]
 fn last_child_drop_races_grandparent_cancel_and_frees_the_middle_once() {
-    let drops = Arc::new(AtomicUsize::new(0));
-    let d = drops.clone();
-    race(
-        move || {
+    each_freed_once(
+        1,
+        |drops| {
             let root = CancellationToken::new();
             let middle = root.child_token();
             let leaf = middle.child_token();
-            watch(&middle, &d);
+            watch(&middle, drops);
             // The middle node lives on through `leaf` alone.
             (leaf, root)
         },
-        drop,
         |root| root.cancel(),
     );
-    assert_eq!(drops.load(Ordering::SeqCst), stress_rounds());
 }
 
 #[test]
 fn linked_token_drop_races_a_parent_drop_and_both_are_freed_once() {
-    let drops = Arc::new(AtomicUsize::new(0));
-    let d = drops.clone();
-    race(
-        move || {
+    each_freed_once(
+        2,
+        |drops| {
             let a = CancellationToken::new();
             let b = CancellationToken::new();
             let linked = CancellationToken::any_of([&a, &b]);
-            watch(&a, &d);
-            watch(&linked, &d);
+            watch(&a, drops);
+            watch(&linked, drops);
             (linked, (a, b))
         },
-        drop,
         |(a, b)| {
             drop(a);
             b.cancel();
         },
     );
-    assert_eq!(drops.load(Ordering::SeqCst), 2 * stress_rounds());
 }
 
 #[test]

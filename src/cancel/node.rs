@@ -365,19 +365,24 @@ fn release_last_keep(ptr: NonNull<Node>) {
     // node as soon as it is unlocked.
     let (refs, inner) = unsafe { (&(*ptr.as_ptr()).refs, &(*ptr.as_ptr()).inner) };
     let guard = lock(inner);
-    let before = refs.fetch_sub(REF, Ordering::AcqRel);
-    let childless = guard.children.as_ref().is_none_or(|c| c.count == 0);
-    // A pin may add a `REF` at any moment; then its release decides.
-    let last = before == REF | KEEP
-        && childless
-        && refs
-            .compare_exchange(KEEP, 0, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok();
+    refs.fetch_sub(REF, Ordering::AcqRel);
+    let last = guard.children.as_ref().is_none_or(|c| c.count == 0) && last_claim_gone(refs);
     drop(guard);
     if last {
         // SAFETY: `refs` is 0: no handle, pin or child is left.
         unsafe { free(ptr) };
     }
+}
+
+/// For a node with no child left, locked by the caller: takes `refs` from
+/// exactly `KEEP` (no handle, no pin) to 0. Returns whether it did; then the
+/// caller frees the node after unlocking it. A pin may add a `REF` at any
+/// moment; then the release of that pin decides instead.
+fn last_claim_gone(refs: &AtomicUsize) -> bool {
+    refs.load(Ordering::Acquire) == KEEP
+        && refs
+            .compare_exchange(KEEP, 0, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
 }
 
 /// Removes a freed child from `parent`'s slab and count. Returns the parent
@@ -400,11 +405,7 @@ unsafe fn unlink_child(parent: NonNull<Node>, slot: usize) -> Option<NonNull<Nod
         children.remove(slot);
     }
     children.count -= 1;
-    let last = children.count == 0
-        && refs.load(Ordering::Acquire) == KEEP
-        && refs
-            .compare_exchange(KEEP, 0, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok();
+    let last = children.count == 0 && last_claim_gone(refs);
     drop(guard);
     last.then_some(parent)
 }
