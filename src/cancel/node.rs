@@ -12,9 +12,9 @@
 //! | `state`  | the cancellation bits below                                          | atomic |
 //! | `refs`   | the reference count below                                            | atomic |
 //! | `event`  | [`event_listener::Event`]: async waiters and blocked threads alike; it allocates its list only when someone first listens | its own |
-//! | `parent` | the parent, if any: kept alive by this node being counted among its children (see `refs`) | immutable after construction |
+//! | `parent` | the parent, if any; this node holds one count of the parent's `refs` | immutable after construction |
 //! | `slot`   | index of this node in the parent's child slab (`NO_SLOT` if none)    | immutable after construction |
-//! | `inner`  | child slab (pointers and a count), a custom reason, and the rarely used `Extra` (callbacks, deadline, extra parents of an `any_of` token) | `inner` mutex |
+//! | `inner`  | child slab (uncounted pointers), a custom reason, and the rarely used `Extra` (callbacks, deadline, extra parents of an `any_of` token) | `inner` mutex |
 //!
 //! # State bits
 //!
@@ -40,7 +40,7 @@
 //! |-----------|-----|------------|
 //! | cancel, **fast path** (no `HAS_CHILDREN`, `HAS_CALLBACKS`, `LINKED`, reason not custom) | one CAS: `+CANCELLED +KIND`; no lock | if `WAITERS` was set: `event.notify(usize::MAX)` |
 //! | cancel, **slow path** | lock; if `CANCELLED` or `CLOSING`, stop (after waiting for `CANCELLED`, if this is the token `cancel` was called on); store a custom reason; CAS `+KIND` and `+CLOSING` (node with children) or `+CANCELLED` (without); with the lock still held, cancel each child in the slab by the fast path (children that need the slow path, or a notification, are pinned and queued) | unlock; notify if `CANCELLED` and `WAITERS`; then the queued children, one lock at a time (a work list: no recursion); then `+CANCELLED` on the `CLOSING` nodes, children before parents, notifying each; then the callbacks of every node cancelled |
-//! | `child_token` | lock parent; RMW `+HAS_CHILDREN` returns the state: if `CANCELLED`, the child is born cancelled (counted, no slot); otherwise a slot holds a pointer to the child | — |
+//! | `child_token` | count the parent (`refs`, for the child); lock parent; RMW `+HAS_CHILDREN` returns the state: if `CANCELLED`, the child is born cancelled (no slot); otherwise a slot holds a pointer to the child | — |
 //! | `on_cancel` | lock; RMW `+HAS_CALLBACKS`: if `CANCELLED`, run now (after unlocking); otherwise store | — |
 //! | listen (`cancelled`, `wait`) | RMW `+WAITERS`: if `CANCELLED`, done; otherwise listen, check again, wait | — |
 //! | callbacks run | lock; pop one, mark it `running` (id, thread) | call it outside every lock; lock, clear `running`, notify (a dropping `CancelCallback` may wait for it) |
@@ -58,31 +58,25 @@
 //!
 //! # Lifetime: the `refs` word
 //!
-//! `refs` = `REF` × (handles + pins) + `KEEP`. A *handle* is a token (or a
-//! `CancelCallback`, or a canceller's own reference); a *pin* is a reference a
-//! canceller or the timer thread takes on a node it found through a
-//! lock-protected link. `KEEP` means "has had children": such a node is also
-//! kept alive by the children counted in its slab (`Children::count`), which
-//! hold **no** reference of their own. So making a child and dropping it costs
-//! the parent no reference-count traffic, only its lock.
+//! `refs` counts the node's handles (tokens, `CancelCallback`s, a canceller's
+//! own references), its *pins* (references a canceller or the timer thread
+//! takes on a node it found through a lock-protected link) and its children
+//! (each child, including one born cancelled or linked by `any_of`, holds one
+//! count of each parent). The slab slots and the timer entry are not counted.
 //!
 //! | who, when | how | afterwards |
 //! |-----------|-----|------------|
-//! | clone a handle | `fetch_add(REF)` | — |
-//! | drop a handle, `refs` ≠ `REF + KEEP` | CAS `−REF` | at 0: free |
-//! | drop the last handle of a `KEEP` node (`refs` = `REF + KEEP`) | lock the node; `fetch_sub(REF)`; if it was the last and no child is counted: CAS `KEEP → 0` | unlock; at 0: free |
-//! | pin a node found in a slab or the timer map (holding that lock) | CAS `+REF` unless `refs` is 0 | a node at 0 is being freed: skip it, nobody can observe it |
-//! | first child (`child_token`, `any_of`, holding the parent's lock) | `fetch_or(KEEP)` | — |
-//! | free a child: remove its slot, decrement the count, holding the parent's lock | if the count reached 0 and the parent's `refs` is exactly `KEEP`: CAS `KEEP → 0` | unlock; at 0: free the parent too (a loop: no recursion) |
+//! | clone a handle; make a child (for its parent) | `fetch_add(1)` | — |
+//! | drop a handle or pin | `fetch_sub(1)` | at 0: free |
+//! | pin a node found in a slab or the timer map (holding that lock) | CAS `+1` unless `refs` is 0 | a node at 0 is being freed: skip it, nobody can observe it |
+//! | free a node | remove its timer entry (timer lock), then for each parent: lock it, clear our slot, unlock it, and only then release our count of it | a parent released to 0 is freed the same way, in a loop (no recursion) |
 //!
-//! Every move of `refs` *to* `KEEP` and from `KEEP` to 0 happens under the
-//! node's own lock, and a pin can only add to a non-zero word, so exactly one
-//! thread sees 0 and frees. Freeing removes the node's timer entry and its slots
-//! (each under the lock that guards it) before deallocating, which is what makes
-//! a pointer found under one of those locks valid. A thread that gives up its
-//! last claim on a node (its reference, or its place in the child count) under
-//! that node's lock touches only the lock (interior mutability) afterwards, to
-//! unlock it: another thread may free the node as soon as it is unlocked.
+//! The rule that makes the links sound: **a thread locks a node only while it
+//! holds a count of it** (a handle, a pin, or, in a child's free path, the
+//! child's count), and it releases that count only after unlocking. So a node
+//! is never freed while another thread is still inside its lock, and a pointer
+//! found in a slab or the timer map, under the lock that guards it, points to
+//! an allocated node: freeing removes those links under the same locks first.
 //!
 //! Lock order: a thread holds at most one node lock at a time, except that it
 //! may take the global timer lock while holding a node lock (never the reverse).
@@ -124,11 +118,6 @@ const DECIDED: usize = CANCELLED | CLOSING;
 /// Bits that make cancelling take the lock.
 const SLOW: usize = HAS_CHILDREN | HAS_CALLBACKS | LINKED;
 
-/// `refs`: the node has had children; the ones counted keep it alive.
-const KEEP: usize = 1;
-/// `refs`: one handle or pin.
-const REF: usize = 2;
-
 /// `slot` of a node that is not in any parent's slab.
 const NO_SLOT: usize = usize::MAX;
 
@@ -161,16 +150,13 @@ struct Inner {
     extra: Option<Box<Extra>>,
 }
 
-/// A slab of child slots, and the number of children that keep this node
-/// alive. A child's slot index never changes, so a dying child finds its slot
-/// without searching and without touching its siblings.
+/// A slab of child slots. A child's slot index never changes, so a dying child
+/// finds its slot without searching and without touching its siblings.
 #[derive(Default)]
 struct Children {
     /// Children that can still be cancelled through this node.
     slots: Vec<Option<NonNull<Node>>>,
     free: Vec<usize>,
-    /// Live children: the ones in `slots`, and the ones born cancelled.
-    count: usize,
 }
 
 impl Children {
@@ -212,8 +198,8 @@ struct Extra {
     running: Option<(u64, ThreadId)>,
     deadline: Option<Instant>,
     timer_key: Option<timer::Key>,
-    /// Extra parents of an `any_of` token, with our slot in each. Each keeps
-    /// this node counted among its children, which keeps it alive.
+    /// Extra parents of an `any_of` token, with our slot in each; this node
+    /// holds one count of each.
     links: Vec<(NonNull<Node>, usize)>,
 }
 
@@ -254,7 +240,7 @@ unsafe impl Send for NodeRef {}
 unsafe impl Sync for NodeRef {}
 
 impl NodeRef {
-    /// Allocates `node` (whose `refs` is one `REF`) and returns that reference.
+    /// Allocates `node` (whose `refs` is 1) and returns that reference.
     fn new(node: Node) -> NodeRef {
         NodeRef {
             ptr: NonNull::from(Box::leak(Box::new(node))),
@@ -280,7 +266,7 @@ impl NodeRef {
             }
             match refs.compare_exchange_weak(
                 current,
-                current + REF,
+                current + 1,
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
@@ -314,12 +300,7 @@ impl Deref for NodeRef {
 impl Clone for NodeRef {
     #[inline]
     fn clone(&self) -> NodeRef {
-        // Relaxed, as for `Arc`: the clone is made from a live reference.
-        let old = self.refs.fetch_add(REF, Ordering::Relaxed);
-        if old > isize::MAX as usize {
-            // Billions of leaked handles: stop before the count wraps.
-            std::process::abort();
-        }
+        self.count();
         NodeRef { ptr: self.ptr }
     }
 }
@@ -327,87 +308,57 @@ impl Clone for NodeRef {
 impl Drop for NodeRef {
     #[inline]
     fn drop(&mut self) {
-        let node: &Node = self;
-        let mut current = node.refs.load(Ordering::Relaxed);
-        loop {
-            if current == REF | KEEP {
-                // The last handle of a node that has had children: decided
-                // under its lock, where the children decide too.
-                return release_last_keep(self.ptr);
-            }
-            debug_assert!(current >= REF, "reference count underflow");
-            match node.refs.compare_exchange_weak(
-                current,
-                current - REF,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(actual) => current = actual,
-            }
-        }
-        if current == REF {
-            // Pairs with the `Release` of every other decrement: their
-            // writes to the node happen before it is freed.
-            fence(Ordering::Acquire);
-            // SAFETY: `refs` went from one `REF` (ours) to 0 with no `KEEP`:
-            // no handle, pin or child is left.
+        // SAFETY: we give up the count this handle holds.
+        if unsafe { release(self.ptr) } {
+            // SAFETY: that was the last count: nothing but the links `free`
+            // removes can reach the node.
             unsafe { free(self.ptr) };
         }
     }
 }
 
-/// Drops the last handle of a `KEEP` node, under its lock.
-#[cold]
-fn release_last_keep(ptr: NonNull<Node>) {
-    // SAFETY: we still hold a `REF`. Only the fields with interior mutability
-    // are borrowed: once `refs` drops below our `REF`, a child may free the
-    // node as soon as it is unlocked.
-    let (refs, inner) = unsafe { (&(*ptr.as_ptr()).refs, &(*ptr.as_ptr()).inner) };
-    let guard = lock(inner);
-    refs.fetch_sub(REF, Ordering::AcqRel);
-    let last = guard.children.as_ref().is_none_or(|c| c.count == 0) && last_claim_gone(refs);
-    drop(guard);
-    if last {
-        // SAFETY: `refs` is 0: no handle, pin or child is left.
-        unsafe { free(ptr) };
-    }
-}
-
-/// For a node with no child left, locked by the caller: takes `refs` from
-/// exactly `KEEP` (no handle, no pin) to 0. Returns whether it did; then the
-/// caller frees the node after unlocking it. A pin may add a `REF` at any
-/// moment; then the release of that pin decides instead.
-fn last_claim_gone(refs: &AtomicUsize) -> bool {
-    refs.load(Ordering::Acquire) == KEEP
-        && refs
-            .compare_exchange(KEEP, 0, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-}
-
-/// Removes a freed child from `parent`'s slab and count. Returns the parent
-/// if that was its last claim (then the caller frees it).
+/// Releases one count of the node. Returns `true` if it was the last one;
+/// then the caller frees the node.
 ///
 /// # Safety
 ///
-/// The child must be counted among `parent`'s children (with `slot`, if not
-/// `NO_SLOT`): that keeps `parent` allocated until the count drops here.
-unsafe fn unlink_child(parent: NonNull<Node>, slot: usize) -> Option<NonNull<Node>> {
-    // SAFETY: allocated, see above. Only the fields with interior mutability
-    // are borrowed: another child may free the parent once it is unlocked.
-    let (refs, inner) = unsafe { (&(*parent.as_ptr()).refs, &(*parent.as_ptr()).inner) };
-    let mut guard = lock(inner);
-    let children = guard
-        .children
-        .as_mut()
-        .expect("a counted child implies a child slab");
-    if slot != NO_SLOT {
-        children.remove(slot);
+/// The caller holds a count of the node (allocated until it is released), and
+/// gives it up.
+#[inline]
+unsafe fn release(ptr: NonNull<Node>) -> bool {
+    // SAFETY: allocated, see above. Only the counter is borrowed: the node may
+    // be freed by another thread as soon as it is decremented.
+    let refs = unsafe { &(*ptr.as_ptr()).refs };
+    if refs.fetch_sub(1, Ordering::Release) != 1 {
+        return false;
     }
-    children.count -= 1;
-    let last = children.count == 0 && last_claim_gone(refs);
-    drop(guard);
-    last.then_some(parent)
+    // Pairs with the `Release` of every other decrement: their writes to the
+    // node happen before it is freed.
+    fence(Ordering::Acquire);
+    true
+}
+
+/// Clears a freed child's slot in `parent`, then releases the child's count
+/// of it. Returns `true` if that was the parent's last count (then the caller
+/// frees it).
+///
+/// # Safety
+///
+/// The child being freed holds a count of `parent` (and `slot`, unless
+/// `NO_SLOT`, is its slot there); this gives that count up.
+unsafe fn unlink_child(parent: NonNull<Node>, slot: usize) -> bool {
+    if slot != NO_SLOT {
+        // SAFETY: our count keeps the parent allocated until the release
+        // below, after unlocking.
+        let mut inner = unsafe { parent.as_ref() }.lock();
+        // A slot that was handed out is only cleared here, and the slab only
+        // forgets its slots when every one of them is free.
+        if let Some(children) = inner.children.as_mut() {
+            children.remove(slot);
+        }
+    }
+    // SAFETY: the child's count of `parent`, given up after unlocking.
+    unsafe { release(parent) }
 }
 
 /// Frees a node whose `refs` reached 0, then each parent that this leaves
@@ -434,14 +385,18 @@ unsafe fn free(ptr: NonNull<Node>) {
                     timer::unregister(key);
                 }
                 for (parent, slot) in extra.links.drain(..) {
-                    // SAFETY: this node is counted among `parent`'s children.
-                    more.extend(unsafe { unlink_child(parent, slot) });
+                    // SAFETY: this node holds a count of each linked parent.
+                    if unsafe { unlink_child(parent, slot) } {
+                        more.push(parent);
+                    }
                 }
             }
         }
         if let Some(parent) = node.parent {
-            // SAFETY: this node is counted among `parent`'s children.
-            next = unsafe { unlink_child(parent, node.slot) };
+            // SAFETY: this node holds a count of its parent.
+            if unsafe { unlink_child(parent, node.slot) } {
+                next = Some(parent);
+            }
         }
         // SAFETY: no link reaches the node any more and `refs` is 0: this
         // thread owns it. (Its fields' destructors, user values among them,
@@ -476,7 +431,7 @@ impl Node {
     fn with_parent(parent: Option<NonNull<Node>>, slot: usize, state: usize) -> Node {
         Node {
             state: AtomicUsize::new(state),
-            refs: AtomicUsize::new(REF),
+            refs: AtomicUsize::new(1),
             event: Event::new(),
             parent,
             slot,
@@ -494,9 +449,9 @@ impl Node {
 
     /// The parent, if any.
     fn parent(&self) -> Option<&Node> {
-        // SAFETY: this node is counted among its parent's children from its
-        // construction until it is freed, which keeps the parent allocated
-        // for as long as `self` is borrowed.
+        // SAFETY: this node holds a count of its parent from its construction
+        // until it is freed, which keeps the parent allocated for as long as
+        // `self` is borrowed.
         self.parent.map(|parent| unsafe { &*parent.as_ptr() })
     }
 
@@ -561,29 +516,30 @@ impl Node {
         }
     }
 
-    /// Counts a new child of this node (locked as `inner`): the first one
-    /// sets `KEEP`. Returns the children, for the caller to give it a slot.
-    fn count_child<'a>(&self, inner: &'a mut Inner) -> &'a mut Children {
-        if self.refs.load(Ordering::Relaxed) & KEEP == 0 {
-            // The caller holds a handle, so `refs` is not 0 here.
-            self.refs.fetch_or(KEEP, Ordering::AcqRel);
+    /// Adds one count: a new handle, or a new child's hold on this node.
+    #[inline]
+    fn count(&self) {
+        // Relaxed, as for `Arc`: the caller already holds a count.
+        let old = self.refs.fetch_add(1, Ordering::Relaxed);
+        if old > isize::MAX as usize {
+            // Billions of leaked handles: stop before the count wraps.
+            std::process::abort();
         }
-        let children = inner.children.get_or_insert_with(Default::default);
-        children.count += 1;
-        children
     }
 
     /// Makes a child linked to `parent` (or born cancelled if it is).
     pub(crate) fn new_child(parent: &NodeRef) -> NodeRef {
+        // The child's count of its parent.
+        parent.count();
+        let parent_ptr = Some(parent.as_non_null());
         let mut inner = parent.lock();
         let state = parent.flag(HAS_CHILDREN);
-        let children = parent.count_child(&mut inner);
-        let parent_ptr = Some(parent.as_non_null());
         if state & DECIDED != 0 {
             drop(inner);
             let born = CANCELLED | Node::inherited_kind(state);
             return NodeRef::new(Node::with_parent(parent_ptr, NO_SLOT, born));
         }
+        let children = inner.children.get_or_insert_with(Default::default);
         let slot = children.next_slot();
         let child = NodeRef::new(Node::with_parent(parent_ptr, slot, 0));
         let inserted = children.insert(child.as_non_null());
@@ -608,8 +564,11 @@ impl Node {
                 Node::cancel(&node, reason);
                 return node;
             }
-            let slot = parent.count_child(&mut inner).insert(node.as_non_null());
+            let children = inner.children.get_or_insert_with(Default::default);
+            let slot = children.insert(node.as_non_null());
             drop(inner);
+            // The link's count of `parent`.
+            parent.count();
             // From here on `parent` may cancel `node` at any moment; that is
             // fine, the link below only serves unlinking and `deadline()`.
             let mut ours = node.lock();
@@ -907,9 +866,9 @@ impl Node {
                     if let Some(d) = extra.deadline {
                         best = Some(best.map_or(d, |b| b.min(d)));
                     }
-                    // SAFETY: `n` is counted among each of these parents'
-                    // children until it is freed, and it outlives `self`'s
-                    // borrow (it is `self` or one of its ancestors).
+                    // SAFETY: `n` holds a count of each of these parents until
+                    // it is freed, and it outlives `self`'s borrow (it is
+                    // `self` or one of its ancestors).
                     more.extend(extra.links.iter().map(|(p, _)| unsafe { &*p.as_ptr() }));
                 }
             }
