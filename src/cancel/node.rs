@@ -276,11 +276,8 @@ impl NodeRef {
         }
     }
 
-    /// The node's address: its identity.
-    pub(crate) fn as_ptr(&self) -> *const Node {
-        self.ptr.as_ptr()
-    }
-
+    /// The node's address: its identity, and the uncounted link that slabs
+    /// and the timer map store.
     pub(super) fn as_non_null(&self) -> NonNull<Node> {
         self.ptr
     }

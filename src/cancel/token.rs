@@ -25,9 +25,7 @@ use super::{RunUntilCancelled, RunUntilCancelledOwned};
 /// - [`is_cancelled`](Self::is_cancelled) is one atomic load: no lock, no
 ///   shared write, so it scales across threads.
 /// - `clone` and `drop` touch only a reference count. Dropping the last handle
-///   of a child also removes it from the parent, under the parent's lock; the
-///   last handle of a token that has had children takes that token's lock to
-///   see whether its children still need it.
+///   of a child also removes it from the parent, under the parent's lock.
 /// - [`cancel`](Self::cancel) of a token with no children and no callbacks
 ///   is one compare-and-swap, no lock. Otherwise it locks each token that has
 ///   children or callbacks, one at a time, while its children are marked
@@ -520,7 +518,7 @@ impl PartialEq for CancellationToken {
     /// assert_ne!(a, a.child_token());
     /// ```
     fn eq(&self, other: &Self) -> bool {
-        core::ptr::eq(self.node.as_ptr(), other.node.as_ptr())
+        self.node.as_non_null() == other.node.as_non_null()
     }
 }
 
@@ -536,6 +534,6 @@ impl Hash for CancellationToken {
     /// assert_eq!(set.len(), 1);
     /// ```
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.node.as_ptr().hash(state);
+        self.node.as_non_null().hash(state);
     }
 }
