@@ -35,6 +35,8 @@
 extern crate alloc;
 
 mod loom;
+#[cfg(feature = "std")]
+mod slab;
 mod wait;
 
 #[cfg(feature = "std")]

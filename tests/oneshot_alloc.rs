@@ -78,6 +78,10 @@ fn send_try_recv_and_poll_do_not_allocate() {
 #[test]
 fn blocking_recv_and_wait_closed_do_not_allocate() {
     let _ = thread::current(); // the handle exists before we count
+    // The first blocking wait of the process reads the CPU count once (for
+    // the hand-off policy); that one-time read may allocate.
+    let (_warm_tx, mut warm_rx) = oneshot::channel::<u64>();
+    let _ = warm_rx.recv_timeout(Duration::from_micros(1));
     let (tx, rx) = oneshot::channel::<u64>();
     let sender = thread::spawn(move || {
         thread::sleep(Duration::from_millis(20));

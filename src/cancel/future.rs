@@ -6,33 +6,35 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use event_listener::EventListener;
-
 use super::CancellationToken;
+use super::node::Cancellation;
+use crate::wait::{Event, Key};
 
-/// Polls until the token is cancelled: check, listen, check again, wait.
-/// `listener` is kept between polls so a pending future stays registered.
-fn poll_cancelled(
-    token: &CancellationToken,
-    listener: &mut Option<EventListener>,
-    cx: &mut Context<'_>,
-) -> Poll<()> {
-    loop {
-        if token.is_cancelled() {
-            *listener = None;
-            return Poll::Ready(());
-        }
-        match listener {
-            None => match token.node.listen() {
-                Some(l) => *listener = Some(l),
-                None => return Poll::Ready(()),
-            },
-            Some(l) => match Pin::new(l).poll(cx) {
-                Poll::Ready(()) => *listener = None,
-                Poll::Pending => return Poll::Pending,
-            },
+/// A future's registration with its token: kept between polls (so a pending
+/// future stays registered), withdrawn on completion and on drop.
+#[derive(Default)]
+struct Registration(Option<Key>);
+
+impl Registration {
+    /// Polls until the token is cancelled, through the waiting core.
+    fn poll(&mut self, token: &CancellationToken, cx: &mut Context<'_>) -> Poll<()> {
+        crate::wait::poll_event(&Cancellation(&token.node), &mut self.0, cx)
+    }
+
+    /// Withdraws the registration (a dropped future must not stay listed).
+    fn withdraw(&mut self, token: &CancellationToken) {
+        if let Some(key) = self.0.take() {
+            Cancellation(&token.node).unlisten(key);
         }
     }
+}
+
+fn poll_cancelled(
+    token: &CancellationToken,
+    registration: &mut Registration,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    registration.poll(token, cx)
 }
 
 /// The future returned by [`CancellationToken::cancelled`]: resolves once the
@@ -56,15 +58,21 @@ fn poll_cancelled(
 #[must_use = "futures do nothing unless polled"]
 pub struct Cancelled<'a> {
     token: &'a CancellationToken,
-    listener: Option<EventListener>,
+    registration: Registration,
 }
 
 impl<'a> Cancelled<'a> {
     pub(crate) fn new(token: &'a CancellationToken) -> Self {
         Cancelled {
             token,
-            listener: None,
+            registration: Registration::default(),
         }
+    }
+}
+
+impl Drop for Cancelled<'_> {
+    fn drop(&mut self) {
+        self.registration.withdraw(self.token);
     }
 }
 
@@ -73,7 +81,7 @@ impl Future for Cancelled<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        poll_cancelled(this.token, &mut this.listener, cx)
+        poll_cancelled(this.token, &mut this.registration, cx)
     }
 }
 
@@ -100,15 +108,21 @@ impl fmt::Debug for Cancelled<'_> {
 #[must_use = "futures do nothing unless polled"]
 pub struct CancelledOwned {
     token: CancellationToken,
-    listener: Option<EventListener>,
+    registration: Registration,
 }
 
 impl CancelledOwned {
     pub(crate) fn new(token: CancellationToken) -> Self {
         CancelledOwned {
             token,
-            listener: None,
+            registration: Registration::default(),
         }
+    }
+}
+
+impl Drop for CancelledOwned {
+    fn drop(&mut self) {
+        self.registration.withdraw(&self.token);
     }
 }
 
@@ -117,7 +131,7 @@ impl Future for CancelledOwned {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        poll_cancelled(&this.token, &mut this.listener, cx)
+        poll_cancelled(&this.token, &mut this.registration, cx)
     }
 }
 
@@ -131,22 +145,22 @@ impl fmt::Debug for CancelledOwned {
 
 fn poll_run<F: Future>(
     token: &CancellationToken,
-    listener: &mut Option<EventListener>,
+    registration: &mut Registration,
     fut: Pin<&mut F>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<F::Output, crate::Cancelled>> {
     // The token first, on every poll: once cancelled, the work is not
     // polled again (and never started if it was cancelled before).
     if token.is_cancelled() {
-        *listener = None;
+        registration.withdraw(token);
         let reason = token.reason().unwrap_or(super::CancelReason::Cancelled);
         return Poll::Ready(Err(crate::Cancelled::new(reason)));
     }
     if let Poll::Ready(out) = fut.poll(cx) {
-        *listener = None;
+        registration.withdraw(token);
         return Poll::Ready(Ok(out));
     }
-    match poll_cancelled(token, listener, cx) {
+    match poll_cancelled(token, registration, cx) {
         Poll::Ready(()) => {
             let reason = token.reason().unwrap_or(super::CancelReason::Cancelled);
             Poll::Ready(Err(crate::Cancelled::new(reason)))
@@ -171,9 +185,15 @@ pin_project_lite::pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct RunUntilCancelled<'a, F> {
         token: &'a CancellationToken,
-        listener: Option<EventListener>,
+        registration: Registration,
         #[pin]
         fut: F,
+    }
+    impl<F> PinnedDrop for RunUntilCancelled<'_, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            this.registration.withdraw(this.token);
+        }
     }
 }
 
@@ -181,7 +201,7 @@ impl<'a, F: Future> RunUntilCancelled<'a, F> {
     pub(crate) fn new(token: &'a CancellationToken, fut: F) -> Self {
         RunUntilCancelled {
             token,
-            listener: None,
+            registration: Registration::default(),
             fut,
         }
     }
@@ -192,7 +212,7 @@ impl<F: Future> Future for RunUntilCancelled<'_, F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        poll_run(this.token, this.listener, this.fut, cx)
+        poll_run(this.token, this.registration, this.fut, cx)
     }
 }
 
@@ -218,9 +238,15 @@ pin_project_lite::pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct RunUntilCancelledOwned<F> {
         token: CancellationToken,
-        listener: Option<EventListener>,
+        registration: Registration,
         #[pin]
         fut: F,
+    }
+    impl<F> PinnedDrop for RunUntilCancelledOwned<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            this.registration.withdraw(this.token);
+        }
     }
 }
 
@@ -228,7 +254,7 @@ impl<F: Future> RunUntilCancelledOwned<F> {
     pub(crate) fn new(token: CancellationToken, fut: F) -> Self {
         RunUntilCancelledOwned {
             token,
-            listener: None,
+            registration: Registration::default(),
             fut,
         }
     }
@@ -239,7 +265,7 @@ impl<F: Future> Future for RunUntilCancelledOwned<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        poll_run(this.token, this.listener, this.fut, cx)
+        poll_run(this.token, this.registration, this.fut, cx)
     }
 }
 

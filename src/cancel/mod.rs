@@ -11,8 +11,9 @@
 //! - [`CancelCallback`]: keeps an `on_cancel` callback registered.
 //! - [`DropGuard`]: cancels on drop.
 //!
-//! Waiting (async or blocking) uses [event-listener](https://docs.rs/event-listener):
-//! one notification wakes tasks and parked threads alike. Deadlines need no
+//! Waiting (async or blocking) goes through the crate's one waiting core: a
+//! cancellation wakes tasks and parked threads alike, after the whole
+//! cancelled subtree is published and outside every lock. Deadlines need no
 //! async runtime: see [`CancellationToken::cancel_at`].
 //!
 //! # Example
@@ -34,6 +35,7 @@
 //! ```
 
 mod callback;
+mod dispatch;
 mod future;
 mod guard;
 mod node;

@@ -86,11 +86,11 @@ use std::ops::Deref;
 use std::ptr::NonNull;
 use std::time::Instant;
 
-use event_listener::{Event, EventListener, Listener};
-
 use super::CancelReason;
 use super::timer;
 use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering, fence};
+use crate::slab::Slab;
+use crate::wait::{Event, FirstPanic, Key, NewWaiter, WaitList, Waiter, Wakeups};
 
 /// The token is cancelled; `KIND` is final.
 pub(crate) const CANCELLED: usize = 1 << 0;
@@ -115,8 +115,9 @@ const CLOSING: usize = 1 << 8;
 /// Cancelled, or about to be: `KIND` is final.
 const DECIDED: usize = CANCELLED | CLOSING;
 
-/// Bits that make cancelling take the lock.
-const SLOW: usize = HAS_CHILDREN | HAS_CALLBACKS | LINKED;
+/// Bits that make cancelling take the lock (a deadline too: cancelling
+/// removes the token's timer entry).
+const SLOW: usize = HAS_CHILDREN | HAS_CALLBACKS | HAS_DEADLINE | LINKED;
 
 /// `slot` of a node that is not in any parent's slab.
 const NO_SLOT: usize = usize::MAX;
@@ -127,7 +128,6 @@ pub(crate) type Callback = Box<dyn FnOnce(&CancelReason) + Send + 'static>;
 pub(crate) struct Node {
     state: AtomicUsize,
     refs: AtomicUsize,
-    event: Event,
     parent: Option<NonNull<Node>>,
     slot: usize,
     inner: Mutex<Inner>,
@@ -143,51 +143,13 @@ unsafe impl Sync for Node {}
 #[derive(Default)]
 struct Inner {
     /// The children, allocated on the first child.
-    children: Option<Box<Children>>,
+    children: Option<Box<Slab<NonNull<Node>>>>,
+    /// Tasks and threads waiting for `CANCELLED`, allocated on the first.
+    waiters: Option<Box<WaitList>>,
     /// A custom reason, set together with `CANCELLED | KIND_CUSTOM`.
     reason: Option<CancelReason>,
     /// Callbacks, deadline and extra parents: allocated on first use.
     extra: Option<Box<Extra>>,
-}
-
-/// A slab of child slots. A child's slot index never changes, so a dying child
-/// finds its slot without searching and without touching its siblings.
-#[derive(Default)]
-struct Children {
-    /// Children that can still be cancelled through this node.
-    slots: Vec<Option<NonNull<Node>>>,
-    free: Vec<usize>,
-}
-
-impl Children {
-    /// The slot the next `insert` uses.
-    fn next_slot(&self) -> usize {
-        self.free.last().copied().unwrap_or(self.slots.len())
-    }
-
-    fn insert(&mut self, child: NonNull<Node>) -> usize {
-        match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot] = Some(child);
-                slot
-            }
-            None => {
-                self.slots.push(Some(child));
-                self.slots.len() - 1
-            }
-        }
-    }
-
-    fn remove(&mut self, slot: usize) {
-        if self.slots[slot].take().is_some() {
-            self.free.push(slot);
-            if self.free.len() == self.slots.len() {
-                // Every slot is free: start over, keeping the capacity.
-                self.slots.clear();
-                self.free.clear();
-            }
-        }
-    }
 }
 
 #[derive(Default)]
@@ -196,6 +158,8 @@ struct Extra {
     next_id: u64,
     /// The callback being run right now, and by which thread.
     running: Option<(u64, ThreadId)>,
+    /// Threads waiting (in `unregister`) for `running` to finish.
+    done_waiters: WaitList,
     deadline: Option<Instant>,
     timer_key: Option<timer::Key>,
     /// Extra parents of an `any_of` token, with our slot in each; this node
@@ -362,6 +326,12 @@ unsafe fn unlink_child(parent: NonNull<Node>, slot: usize) -> bool {
 /// with no handle and no child, in a loop (a deep chain cannot overflow the
 /// stack).
 ///
+/// User values the nodes hold (a custom reason, callbacks never run and what
+/// they captured, registered wakers) are dropped only after every node of the
+/// chain is unlinked and deallocated; a panicking `Drop` among them does not
+/// stop the others, and the first panic is re-raised at the end. So a
+/// panicking destructor never leaks a parent.
+///
 /// # Safety
 ///
 /// The caller made `refs` 0: nothing but the links removed here (slab slots,
@@ -369,6 +339,7 @@ unsafe fn unlink_child(parent: NonNull<Node>, slot: usize) -> bool {
 unsafe fn free(ptr: NonNull<Node>) {
     let mut next = Some(ptr);
     let mut more: Vec<NonNull<Node>> = Vec::new();
+    let mut leftovers: Vec<Inner> = Vec::new();
     while let Some(ptr) = next.take().or_else(|| more.pop()) {
         // SAFETY: `refs` is 0 and the node is still allocated; a canceller
         // holding the parent's lock may read it until it is unlinked, so it
@@ -376,12 +347,14 @@ unsafe fn free(ptr: NonNull<Node>) {
         let node = unsafe { ptr.as_ref() };
         let state = node.state.load(Ordering::Relaxed);
         if state & (HAS_DEADLINE | LINKED) != 0 {
-            let extra = node.lock().extra.take();
-            if let Some(mut extra) = extra {
+            let mut inner = node.lock();
+            if let Some(extra) = inner.extra.as_mut() {
                 if let Some(key) = extra.timer_key.take() {
                     timer::unregister(key);
                 }
-                for (parent, slot) in extra.links.drain(..) {
+                let links = std::mem::take(&mut extra.links);
+                drop(inner);
+                for (parent, slot) in links {
                     // SAFETY: this node holds a count of each linked parent.
                     if unsafe { unlink_child(parent, slot) } {
                         more.push(parent);
@@ -396,10 +369,18 @@ unsafe fn free(ptr: NonNull<Node>) {
             }
         }
         // SAFETY: no link reaches the node any more and `refs` is 0: this
-        // thread owns it. (Its fields' destructors, user values among them,
-        // run here, outside every lock.)
-        drop(unsafe { Box::from_raw(ptr.as_ptr()) });
+        // thread owns it.
+        let node = unsafe { Box::from_raw(ptr.as_ptr()) };
+        let inner = node.inner.into_inner().unwrap_or_else(|p| p.into_inner());
+        if inner.reason.is_some() || inner.extra.is_some() || inner.waiters.is_some() {
+            leftovers.push(inner);
+        }
     }
+    let mut panics = FirstPanic::new();
+    for inner in leftovers {
+        panics.run(|| drop(inner));
+    }
+    panics.resume();
 }
 
 /// What `on_cancel` did.
@@ -413,15 +394,183 @@ pub(crate) enum Registered {
 /// Nodes a cancellation still has to visit.
 #[derive(Default)]
 struct Work {
-    /// Cancelled, with `WAITERS`: notify once no lock is held.
+    /// Cancelled, with `WAITERS`: their waiters are taken once no lock is held.
     notify: Vec<NodeRef>,
-    /// Need the slow path (they have children, callbacks or several parents).
+    /// Need the slow path (they have children, callbacks, a deadline or
+    /// several parents).
     slow: Vec<NodeRef>,
     /// Cancelled, with callbacks to run at the end.
     callbacks: Vec<NodeRef>,
     /// `CLOSING` nodes, parents before children: they get `CANCELLED` in
     /// reverse order once the whole subtree is visited.
     closing: Vec<NodeRef>,
+    /// Waiters taken out of cancelled nodes.
+    wakeups: Wakeups,
+    /// Nodes this cancellation pinned and is done with; released last, since
+    /// releasing may free a node and drop user values.
+    done: Vec<NodeRef>,
+}
+
+/// The user code a cancellation owes once its state transitions are
+/// complete: wake the waiters, run the callbacks, release the pins.
+///
+/// Made by [`Node::cancel_deferred`]; [`run`](Deferred::run) does it on the
+/// calling thread (the timer thread hands it to its helper threads instead).
+#[must_use = "the waiters must be woken"]
+pub(crate) struct Deferred {
+    wakeups: Wakeups,
+    callbacks: Vec<NodeRef>,
+    reason: Option<CancelReason>,
+    done: Vec<NodeRef>,
+}
+
+impl Deferred {
+    fn nothing(reason: CancelReason) -> Deferred {
+        Deferred {
+            wakeups: Wakeups::new(),
+            callbacks: Vec::new(),
+            reason: Some(reason),
+            done: Vec::new(),
+        }
+    }
+
+    fn from_work(work: Work, reason: CancelReason) -> Deferred {
+        debug_assert!(work.notify.is_empty() && work.slow.is_empty() && work.closing.is_empty());
+        Deferred {
+            wakeups: work.wakeups,
+            callbacks: work.callbacks,
+            reason: Some(reason),
+            done: work.done,
+        }
+    }
+
+    /// Nothing to do but release `node`.
+    pub(crate) fn releasing(node: NodeRef) -> Deferred {
+        let mut deferred = Deferred::nothing(CancelReason::DeadlineExceeded);
+        deferred.keep(node);
+        deferred
+    }
+
+    /// Adds a pin to release last.
+    pub(crate) fn keep(&mut self, node: NodeRef) {
+        self.done.push(node);
+    }
+
+    /// Whether running it would run user code (wakers or callbacks).
+    pub(crate) fn has_user_code(&self) -> bool {
+        !self.wakeups.is_empty() || !self.callbacks.is_empty()
+    }
+
+    /// Unparks the blocked threads now; tasks and callbacks stay.
+    pub(crate) fn wake_threads(&mut self) {
+        self.wakeups.wake_threads();
+    }
+
+    /// Wakes every waiter, then runs every callback, then releases the pins,
+    /// each even if an earlier one panicked. Returns the first panic.
+    pub(crate) fn run(mut self) -> FirstPanic {
+        let mut panics = FirstPanic::new();
+        std::mem::take(&mut self.wakeups).wake_all(&mut panics);
+        let reason = self.reason.take().unwrap_or(CancelReason::Cancelled);
+        for node in std::mem::take(&mut self.callbacks) {
+            node.run_callbacks(&reason, &mut panics);
+            panics.run(|| drop(node));
+        }
+        for node in std::mem::take(&mut self.done) {
+            panics.run(|| drop(node));
+        }
+        panics.run(|| drop(reason));
+        panics
+    }
+}
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        // Only reached when `run` was not called (or unwound): still wake
+        // everyone rather than leave them asleep.
+        if self.has_user_code() || !self.done.is_empty() {
+            let rest = Deferred {
+                wakeups: std::mem::take(&mut self.wakeups),
+                callbacks: std::mem::take(&mut self.callbacks),
+                reason: self.reason.take(),
+                done: std::mem::take(&mut self.done),
+            };
+            let panics = rest.run();
+            if !std::thread::panicking() {
+                panics.resume();
+            }
+        }
+    }
+}
+
+/// A token's node waiting to be cancelled, as the waiting core sees it.
+pub(crate) struct Cancellation<'a>(pub(crate) &'a Node);
+
+impl Event for Cancellation<'_> {
+    type Output = ();
+    type Key = Key;
+
+    #[inline]
+    fn check(&self) -> Option<()> {
+        self.0.is_cancelled().then_some(())
+    }
+
+    fn listen(&self, key: &mut Option<Key>, waiter: NewWaiter<'_>) -> Result<(), ()> {
+        self.0.listen(key, waiter)
+    }
+
+    fn unlisten(&self, key: Key) -> bool {
+        self.0.unlisten(key)
+    }
+}
+
+/// A callback of a node still running on another thread, as the waiting core
+/// sees it (a dropped `CancelCallback` waits for it to return).
+struct CallbackDone<'a> {
+    node: &'a Node,
+    id: u64,
+}
+
+impl CallbackDone<'_> {
+    /// Whether callback `id` is no longer running on another thread.
+    fn done(&self, inner: &Inner) -> bool {
+        let running = inner.extra.as_ref().and_then(|extra| extra.running);
+        !matches!(running, Some((id, thread)) if id == self.id && thread != current_thread_id())
+    }
+}
+
+impl Event for CallbackDone<'_> {
+    type Output = ();
+    type Key = Key;
+
+    fn check(&self) -> Option<()> {
+        self.done(&self.node.lock()).then_some(())
+    }
+
+    fn listen(&self, key: &mut Option<Key>, waiter: NewWaiter<'_>) -> Result<(), ()> {
+        let waiter = waiter.to_waiter();
+        let mut inner = self.node.lock();
+        if self.done(&inner) {
+            drop(inner);
+            drop(waiter);
+            return Err(());
+        }
+        let extra = inner.extra.get_or_insert_with(Default::default);
+        let replaced = extra.done_waiters.put(key, waiter);
+        drop(inner);
+        drop(replaced);
+        Ok(())
+    }
+
+    fn unlisten(&self, key: Key) -> bool {
+        let mut inner = self.node.lock();
+        let removed = inner
+            .extra
+            .as_mut()
+            .and_then(|extra| extra.done_waiters.remove(key));
+        drop(inner);
+        removed.is_some()
+    }
 }
 
 impl Node {
@@ -429,7 +578,6 @@ impl Node {
         Node {
             state: AtomicUsize::new(state),
             refs: AtomicUsize::new(1),
-            event: Event::new(),
             parent,
             slot,
             inner: Mutex::new(Inner::default()),
@@ -469,14 +617,55 @@ impl Node {
         }
     }
 
-    /// Registers a listener on the event, unless the node is cancelled.
-    /// The caller checks again after this returns `Some` before waiting.
-    #[inline]
-    pub(crate) fn listen(&self) -> Option<EventListener> {
+    /// Registers `waiter` (or refreshes `*key`'s registration), unless the
+    /// node is cancelled: then `Err`. Step 3 of the protocol, "check again",
+    /// happens under the lock the canceller takes to collect the waiters.
+    fn listen(&self, key: &mut Option<Key>, waiter: NewWaiter<'_>) -> Result<(), ()> {
+        // The RMW makes a lock-free canceller see that it must collect.
         if self.flag(WAITERS) & CANCELLED != 0 {
-            return None;
+            return Err(());
         }
-        Some(self.event.listen())
+        if let (Some(old), NewWaiter::Task(waker)) = (*key, waiter) {
+            let mut inner = self.lock();
+            if inner
+                .waiters
+                .as_mut()
+                .is_some_and(|list| list.will_wake(old, waker))
+            {
+                return if self.is_cancelled() { Err(()) } else { Ok(()) };
+            }
+        }
+        // Cloning a waker is user code: before locking.
+        let waiter = waiter.to_waiter();
+        let mut inner = self.lock();
+        if self.is_cancelled() {
+            drop(inner);
+            drop(waiter);
+            return Err(());
+        }
+        let replaced = inner
+            .waiters
+            .get_or_insert_with(Default::default)
+            .put(key, waiter);
+        drop(inner);
+        // Dropping a waker is user code too: after unlocking.
+        drop(replaced);
+        Ok(())
+    }
+
+    /// Withdraws a registration; `false` if a canceller had taken it out.
+    fn unlisten(&self, key: Key) -> bool {
+        let mut inner = self.lock();
+        let removed: Option<Waiter> = inner.waiters.as_mut().and_then(|list| list.remove(key));
+        drop(inner);
+        removed.is_some()
+    }
+
+    /// Takes every registered waiter out, to be woken after unlocking.
+    fn take_waiters(&self, inner: &mut Inner, into: &mut Wakeups) {
+        if let Some(list) = inner.waiters.as_mut() {
+            list.take_all(into);
+        }
     }
 
     pub(crate) fn reason(&self) -> Option<CancelReason> {
@@ -537,7 +726,7 @@ impl Node {
             return NodeRef::new(Node::with_parent(parent_ptr, NO_SLOT, born));
         }
         let children = inner.children.get_or_insert_with(Default::default);
-        let slot = children.next_slot();
+        let slot = children.next_index();
         let child = NodeRef::new(Node::with_parent(parent_ptr, slot, 0));
         let inserted = children.insert(child.as_non_null());
         debug_assert_eq!(inserted, slot);
@@ -576,18 +765,30 @@ impl Node {
     }
 
     /// Cancels `node` and every descendant. Returns whether this call did it.
+    /// User code (wakers, callbacks) runs after every state transition is
+    /// complete; its first panic is re-raised once all of it has run.
     pub(crate) fn cancel(node: &NodeRef, reason: CancelReason) -> bool {
+        let (won, deferred) = Node::cancel_deferred(node, reason);
+        deferred.run().resume();
+        won
+    }
+
+    /// Cancels `node` and every descendant, running no user code: returns
+    /// whether this call did it, and the user code it owes.
+    pub(crate) fn cancel_deferred(node: &NodeRef, reason: CancelReason) -> (bool, Deferred) {
         let kind = kind_of(&reason);
-        // The fast path: a node with no children, callbacks or links.
+        // The fast path: a node with no children, callbacks, deadline or links.
         if kind != KIND_CUSTOM {
             match node.try_fast(kind) {
                 Fast::Done(waiters) => {
+                    let mut deferred = Deferred::nothing(reason);
                     if waiters {
-                        node.event.notify(usize::MAX);
+                        let mut inner = node.lock();
+                        node.take_waiters(&mut inner, &mut deferred.wakeups);
                     }
-                    return true;
+                    return (true, deferred);
                 }
-                Fast::AlreadyCancelled => return false,
+                Fast::AlreadyCancelled => return (false, Deferred::nothing(reason)),
                 Fast::NeedsLock => {}
             }
         }
@@ -595,10 +796,11 @@ impl Node {
         if !node.cancel_locked(node, kind, &reason, &mut work) {
             // Another thread won. If it is still marking the descendants
             // (`CLOSING`), wait for it, so that the token reports cancelled
-            // once this call returns. The winner never waits on anything
-            // while it marks, so this cannot deadlock.
-            node.wait_cancelled();
-            return false;
+            // once this call returns. The winner runs no user code and waits
+            // on nothing while it marks, so this cannot deadlock (a callback
+            // or waker that cancels again runs only after `CANCELLED`).
+            crate::wait::block_on(&Cancellation(node), None);
+            return (false, Deferred::from_work(work, reason));
         }
         while let Some(next) = work.slow.pop() {
             let state = next.state.load(Ordering::Relaxed);
@@ -608,41 +810,18 @@ impl Node {
                 KIND_INHERITED
             };
             next.cancel_locked(&next, next_kind, &reason, &mut work);
+            work.done.push(next);
         }
         // Children before parents: reverse visiting order.
         while let Some(closing) = work.closing.pop() {
             let state = closing.state.fetch_or(CANCELLED, Ordering::AcqRel);
             if state & WAITERS != 0 {
-                closing.event.notify(usize::MAX);
+                let mut inner = closing.lock();
+                closing.take_waiters(&mut inner, &mut work.wakeups);
             }
+            work.done.push(closing);
         }
-        // Every node of the subtree is published and woken: run callbacks.
-        let mut panic = None;
-        for node in work.callbacks {
-            if let Err(payload) = node.run_callbacks(&reason) {
-                panic.get_or_insert(payload);
-            }
-        }
-        if let Some(payload) = panic {
-            std::panic::resume_unwind(payload);
-        }
-        true
-    }
-
-    /// Blocks until `CANCELLED` is set (check, listen, check again, wait).
-    fn wait_cancelled(&self) {
-        loop {
-            if self.is_cancelled() {
-                return;
-            }
-            let Some(listener) = self.listen() else {
-                return;
-            };
-            if self.is_cancelled() {
-                return;
-            }
-            listener.wait();
-        }
+        (true, Deferred::from_work(work, reason))
     }
 
     /// One CAS, if nothing forces the slow path.
@@ -716,15 +895,23 @@ impl Node {
                 Err(actual) => state = actual,
             }
         }
+        // Cancelled: the deadline has nothing left to do.
+        if let Some(key) = inner.extra.as_mut().and_then(|e| e.timer_key.take()) {
+            timer::unregister(key);
+        }
         if mark == CLOSING {
             work.closing.push(this.clone());
+        } else if state & WAITERS != 0 {
+            // `CANCELLED` is published: collect the waiters now, under the
+            // lock a registering waiter checks again under.
+            self.take_waiters(&mut inner, &mut work.wakeups);
         }
         if state & HAS_CALLBACKS != 0 {
             work.callbacks.push(this.clone());
         }
         let child_kind = Node::inherited_kind(kind);
         if let Some(children) = inner.children.as_ref() {
-            for &ptr in children.slots.iter().flatten() {
+            for &ptr in children.iter() {
                 // SAFETY: a child leaves this slab, under the lock we hold,
                 // before it is freed.
                 let child = unsafe { ptr.as_ref() };
@@ -740,21 +927,19 @@ impl Node {
             }
         }
         drop(inner);
-        if mark == CANCELLED && state & WAITERS != 0 {
-            self.event.notify(usize::MAX);
-        }
-        // Dropping a pin may free the child, which locks this node: only
-        // after unlocking.
-        for node in work.notify.drain(..) {
-            node.event.notify(usize::MAX);
+        // One node lock at a time: the children's waiters after unlocking.
+        for node in std::mem::take(&mut work.notify) {
+            let mut inner = node.lock();
+            node.take_waiters(&mut inner, &mut work.wakeups);
+            drop(inner);
+            work.done.push(node);
         }
         true
     }
 
-    /// Runs this node's callbacks one at a time, outside the lock, catching
-    /// panics so that the others still run. Returns the first panic.
-    fn run_callbacks(&self, reason: &CancelReason) -> Result<(), Box<dyn std::any::Any + Send>> {
-        let mut result = Ok(());
+    /// Runs this node's callbacks one at a time, outside the lock, each even
+    /// if an earlier one panicked (the first panic goes to `panics`).
+    fn run_callbacks(&self, reason: &CancelReason, panics: &mut FirstPanic) {
         loop {
             let mut inner = self.lock();
             let Some(extra) = inner.extra.as_mut() else {
@@ -765,22 +950,17 @@ impl Node {
             };
             extra.running = Some((id, current_thread_id()));
             drop(inner);
-            let ran =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || callback(reason)));
-            if let Err(payload) = ran {
-                if result.is_ok() {
-                    result = Err(payload);
-                }
-            }
+            panics.run(move || callback(reason));
+            let mut wakeups = Wakeups::new();
             let mut inner = self.lock();
             if let Some(extra) = inner.extra.as_mut() {
                 extra.running = None;
+                // Wake a `CancelCallback` drop waiting for this one to finish.
+                extra.done_waiters.take_all(&mut wakeups);
             }
             drop(inner);
-            // Wake a `CancelCallback` drop waiting for this one to finish.
-            self.event.notify(usize::MAX);
+            wakeups.wake_all(panics);
         }
-        result
     }
 
     /// Registers a callback, or runs it now if the node is already cancelled.
@@ -804,27 +984,19 @@ impl Node {
     /// Unregisters callback `id`. Returns `true` if it was removed before it
     /// started. If it is running on another thread, waits until it returns.
     pub(crate) fn unregister(&self, id: u64) -> bool {
-        loop {
-            let mut inner = self.lock();
-            let Some(extra) = inner.extra.as_mut() else {
-                return false;
-            };
-            if let Some(pos) = extra.callbacks.iter().position(|(i, _)| *i == id) {
-                let removed = extra.callbacks.remove(pos);
-                drop(inner);
-                drop(removed);
-                return true;
-            }
-            match extra.running {
-                Some((running, thread)) if running == id && thread != current_thread_id() => {}
-                _ => return false,
-            }
-            // Listen before unlocking: the runner clears `running` under the
-            // lock and notifies after, so this wake-up cannot be lost.
-            let listener = self.event.listen();
+        let mut inner = self.lock();
+        let Some(extra) = inner.extra.as_mut() else {
+            return false;
+        };
+        if let Some(pos) = extra.callbacks.iter().position(|(i, _)| *i == id) {
+            let removed = extra.callbacks.remove(pos);
             drop(inner);
-            listener.wait();
+            drop(removed);
+            return true;
         }
+        drop(inner);
+        crate::wait::block_on(&CallbackDone { node: self, id }, None);
+        false
     }
 
     /// Sets a deadline (keeping an earlier one). Returns `false` if it has
@@ -888,16 +1060,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn event_is_one_word_and_allocates_lazily() {
-        // event-listener allocates its waiter list on the first `listen`, so
-        // a token nobody waits on pays one pointer for it.
-        assert_eq!(core::mem::size_of::<Event>(), core::mem::size_of::<usize>());
-    }
-
-    #[test]
     fn node_is_small() {
         // One allocation per token, counts included: the per-child budget is
-        // tokio-util's ~112 B (plus a slot in the parent, as ours).
+        // tokio-util's ~112 B (plus a slot in the parent, as ours). Waiters
+        // live in a list allocated by the first one (one pointer here).
         let size = core::mem::size_of::<Node>();
         println!("Node: {size} bytes");
         assert!(size <= 112, "{size}");

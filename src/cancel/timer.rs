@@ -11,9 +11,10 @@
 //! last handle is already gone.
 //!
 //! The thread lives as long as the process, parked while no deadline is
-//! pending. Callbacks (`on_cancel`) of tokens cancelled by a deadline run on
-//! this thread, so they should be short; a panicking callback is caught there
-//! (the panic hook still reports it) and the thread goes on.
+//! pending. It runs no user code: callbacks (`on_cancel`) and task wakers of
+//! tokens cancelled by a deadline run on helper threads (see `dispatch.rs`),
+//! so a slow or blocking callback never delays another token's deadline; a
+//! panicking callback is caught there (the panic hook still reports it).
 //!
 //! Applications that prefer their runtime's timer can instead spawn a task that
 //! sleeps and then calls `cancel_with(CancelReason::DeadlineExceeded)`.
@@ -24,7 +25,8 @@ use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use super::CancelReason;
-use super::node::{Node, NodeRef};
+use super::dispatch;
+use super::node::{Deferred, Node, NodeRef};
 
 /// Identifies one pending deadline.
 pub(crate) type Key = (Instant, u64);
@@ -95,6 +97,31 @@ pub(crate) fn unregister(key: Key) {
     pending.entries.remove(&key);
 }
 
+/// Cancels a due token. The state transitions and the unparking of blocked
+/// threads happen here; user code (task wakers, callbacks, a last release
+/// that drops user values) goes to the helper threads, so that a slow
+/// callback never delays another deadline.
+fn fire(node: NodeRef) {
+    let cancel = || {
+        let (_, mut deferred) = Node::cancel_deferred(&node, CancelReason::DeadlineExceeded);
+        deferred.wake_threads();
+        deferred
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(cancel)) {
+        Ok(mut deferred) => {
+            deferred.keep(node);
+            if deferred.has_user_code() {
+                dispatch::run_later(deferred);
+            } else {
+                // Only the pin to release (a user value's `Drop` runs here
+                // only if every handle was dropped meanwhile).
+                drop(deferred.run());
+            }
+        }
+        Err(_) => dispatch::run_later(Deferred::releasing(node)),
+    }
+}
+
 fn run() {
     let timer = timer();
     let mut pending = lock(timer);
@@ -112,8 +139,7 @@ fn run() {
         if !due.is_empty() {
             drop(pending);
             for node in due {
-                let cancel = || Node::cancel(&node, CancelReason::DeadlineExceeded);
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(cancel));
+                fire(node);
             }
             pending = lock(timer);
             continue;

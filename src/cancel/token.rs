@@ -5,9 +5,8 @@ use core::future::Future;
 use core::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
-use event_listener::Listener;
 
-use super::node::{Node, NodeRef, Registered};
+use super::node::{Cancellation, Node, NodeRef, Registered};
 use super::{CancelCallback, CancelReason, Cancelled, CancelledOwned, DropGuard};
 use super::{RunUntilCancelled, RunUntilCancelledOwned};
 
@@ -116,6 +115,12 @@ impl CancellationToken {
     /// ```
     pub fn cancel_with(&self, reason: CancelReason) -> bool {
         Node::cancel(&self.node, reason)
+    }
+
+    /// Cancels like [`cancel_with`](Self::cancel_with), but runs no user
+    /// code: returns it, for the caller to run once its own state is updated.
+    pub(crate) fn cancel_deferred(&self, reason: CancelReason) -> (bool, super::node::Deferred) {
+        Node::cancel_deferred(&self.node, reason)
     }
 
     /// Whether the token is cancelled. One atomic load (`Acquire`): no lock,
@@ -305,26 +310,7 @@ impl CancellationToken {
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
-        // Check, listen, check again, wait.
-        loop {
-            if self.is_cancelled() {
-                return true;
-            }
-            let Some(listener) = self.node.listen() else {
-                return true;
-            };
-            if self.is_cancelled() {
-                return true;
-            }
-            match deadline {
-                None => listener.wait(),
-                Some(deadline) => {
-                    if listener.wait_deadline(deadline).is_none() {
-                        return self.is_cancelled();
-                    }
-                }
-            }
-        }
+        crate::wait::block_on(&Cancellation(&self.node), deadline).is_some()
     }
 
     /// Cancels the token with [`CancelReason::DeadlineExceeded`] once

@@ -8,8 +8,9 @@ use core::ptr::NonNull;
 use core::task::{Context, Poll};
 
 use super::error::{RecvError, TryRecvError};
-use super::state::{self, Block, RX, RX_CLOSED, RX_READY, Release, TX_CLOSED, TX_DONE, VALUE};
-use crate::wait::NewWaiter;
+use super::state::{
+    self, Block, RX, RX_CLOSED, RX_READY, Release, SideEvent, TX_CLOSED, TX_DONE, VALUE,
+};
 
 #[cfg(feature = "std")]
 use super::error::RecvTimeoutError;
@@ -191,10 +192,11 @@ impl<T> Receiver<T> {
             return Poll::Ready(Err(RecvError));
         };
         // SAFETY: we are the live receiver.
-        match unsafe { block.register(RX, NewWaiter::Task(cx.waker())) } {
-            Ok(()) => Poll::Pending,
+        let event = unsafe { SideEvent::new(block, RX) };
+        match crate::wait::poll_event(&event, &mut None, cx) {
+            Poll::Pending => Poll::Pending,
             // SAFETY: live receiver, ready state.
-            Err(state) => Poll::Ready(unsafe { self.complete(state) }),
+            Poll::Ready(state) => Poll::Ready(unsafe { self.complete(state) }),
         }
     }
 
@@ -305,7 +307,8 @@ impl<T> Receiver<T> {
             return Err(RecvTimeoutError::Disconnected);
         };
         // SAFETY: we are the live receiver.
-        match unsafe { block.wait(RX, deadline) } {
+        let event = unsafe { SideEvent::new(block, RX) };
+        match crate::wait::block_on(&event, deadline) {
             // SAFETY: live receiver, ready state.
             Some(state) => unsafe { self.complete(state) }.map_err(RecvTimeoutError::from),
             None => Err(RecvTimeoutError::Timeout),

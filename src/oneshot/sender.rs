@@ -9,8 +9,7 @@ use core::ptr::NonNull;
 use core::task::{Context, Poll};
 
 use super::error::SendError;
-use super::state::{Block, RX_CLOSED, Release, TX, VALUE};
-use crate::wait::NewWaiter;
+use super::state::{Block, RX_CLOSED, Release, SideEvent, TX, VALUE};
 
 /// The sending half of a oneshot channel, created by [`channel`](super::channel).
 ///
@@ -161,10 +160,8 @@ impl<T> Sender<T> {
     /// ```
     pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         // SAFETY: we are the live sender.
-        match unsafe { self.block().register(TX, NewWaiter::Task(cx.waker())) } {
-            Ok(()) => Poll::Pending,
-            Err(_) => Poll::Ready(()),
-        }
+        let event = unsafe { SideEvent::new(self.block(), TX) };
+        crate::wait::poll_event(&event, &mut None, cx).map(drop)
     }
 
     /// Waits asynchronously until the receiver is dropped or closed.
@@ -201,8 +198,7 @@ impl<T> Sender<T> {
     /// ```
     #[cfg(feature = "std")]
     pub fn wait_closed(&mut self) {
-        // SAFETY: we are the live sender.
-        let _ = unsafe { self.block().wait(TX, None) };
+        self.wait_closed_until(None);
     }
 
     /// Blocks the thread until the receiver is dropped or closed, or `timeout`
@@ -247,8 +243,9 @@ impl<T> Sender<T> {
     #[cfg(feature = "std")]
     fn wait_closed_until(&mut self, deadline: Option<std::time::Instant>) -> bool {
         // SAFETY: we are the live sender.
-        // (`wait` returns a state only once it is ready.)
-        unsafe { self.block().wait(TX, deadline) }.is_some()
+        let event = unsafe { SideEvent::new(self.block(), TX) };
+        // (`block_on` answers only once the side is ready.)
+        crate::wait::block_on(&event, deadline).is_some()
     }
 }
 

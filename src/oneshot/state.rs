@@ -63,7 +63,7 @@ use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 
 use crate::loom::{AtomicUsize, Ordering, UnsafeCell};
-use crate::wait::{NewWaiter, Waiter};
+use crate::wait::{Event, NewWaiter, Waiter};
 #[allow(unused_imports)]
 use alloc::boxed::Box;
 
@@ -317,7 +317,6 @@ impl<T> Block<T> {
     ///
     /// # Safety
     /// Called only by the handle of `side`, which must not be detached.
-    #[cfg(feature = "std")]
     unsafe fn unregister(&self, side: Side) -> Result<(), usize> {
         let mut state = self.state();
         while state & side.waiting != 0 {
@@ -331,48 +330,6 @@ impl<T> Block<T> {
             }
         }
         Err(state)
-    }
-
-    /// Blocks the calling thread until `side` is ready or `deadline` passes.
-    ///
-    /// Returns the ready state, or `None` on timeout (with nothing left
-    /// registered). A state that is ready is returned even when the deadline
-    /// has already passed.
-    ///
-    /// # Safety
-    /// Called only by the handle of `side`, which must not be detached.
-    #[cfg(feature = "std")]
-    pub(crate) unsafe fn wait(
-        &self,
-        side: Side,
-        deadline: Option<std::time::Instant>,
-    ) -> Option<usize> {
-        // SAFETY: forwarded caller contract.
-        if let Err(state) = unsafe { self.register(side, NewWaiter::Thread) } {
-            return Some(state);
-        }
-        loop {
-            if !crate::wait::park_until(deadline) {
-                // SAFETY: forwarded caller contract.
-                // (`Err` means the other side took our waiter: we are ready.)
-                let result = unsafe { self.unregister(side) }.err();
-                // The other side that took our waiter is about to unpark us. In
-                // real code that token is harmless (a later `park` may return
-                // early, which std allows), so we do not wait for it. Loom does
-                // not model spurious wake-ups, so there we consume it, which
-                // also checks that the wake-up really comes.
-                #[cfg(loom)]
-                if result.is_some() {
-                    crate::loom::thread::park();
-                }
-                return result;
-            }
-            let state = self.state();
-            if state & side.ready != 0 {
-                // The other side made us ready, and took our waiter doing so.
-                return Some(state);
-            }
-        }
     }
 
     /// Lets `side` go as `how` says (see the transition table).
@@ -484,5 +441,49 @@ impl<T> Block<T> {
                 drop(unsafe { block.take_waiter(side) });
             }
         }
+    }
+}
+
+/// One side of a channel waiting to become ready, as the waiting core
+/// ([`crate::wait`]) sees it: the receiver waits for `RX_READY`, the sender
+/// (in `closed`) for `TX_READY`. The side's single waiter slot is the
+/// registration, so the key carries nothing.
+pub(crate) struct SideEvent<'a, T> {
+    block: &'a Block<T>,
+    side: Side,
+}
+
+impl<'a, T> SideEvent<'a, T> {
+    /// # Safety
+    /// Only the live (not detached) handle of `side` may wait, and it keeps
+    /// the block alive for `'a`.
+    #[inline(always)]
+    pub(crate) unsafe fn new(block: &'a Block<T>, side: Side) -> Self {
+        SideEvent { block, side }
+    }
+}
+
+impl<T> Event for SideEvent<'_, T> {
+    type Output = usize;
+    type Key = ();
+
+    #[inline(always)]
+    fn check(&self) -> Option<usize> {
+        let state = self.block.state();
+        (state & self.side.ready != 0).then_some(state)
+    }
+
+    #[inline(always)]
+    fn listen(&self, key: &mut Option<()>, waiter: NewWaiter<'_>) -> Result<(), usize> {
+        // SAFETY: the handle of `side`, live (contract of `new`).
+        unsafe { self.block.register(self.side, waiter) }?;
+        *key = Some(());
+        Ok(())
+    }
+
+    #[inline]
+    fn unlisten(&self, _key: ()) -> bool {
+        // SAFETY: as in `listen`. `Err` means the other side took the waiter.
+        unsafe { self.block.unregister(self.side) }.is_ok()
     }
 }

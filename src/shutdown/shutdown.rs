@@ -9,10 +9,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use event_listener::{Event, EventListener, Listener};
-
 use super::report::{DrainReport, Straggler};
 use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::wait::{Event, FirstPanic, Key, NewWaiter, WaitList, Wakeups};
 use crate::{CancelReason, CancellationToken};
 
 /// Shutdown was triggered: set once, never cleared.
@@ -75,8 +74,7 @@ pub struct Shutdown {
 struct Inner {
     state: AtomicUsize,
     root: CancellationToken,
-    drained: Event,
-    /// Named guards still alive.
+    /// Named guards still alive, and the drain's waiters.
     named: Mutex<Registry>,
 }
 
@@ -87,6 +85,8 @@ struct Inner {
 struct Registry {
     next_id: u64,
     live: BTreeMap<u64, (Arc<str>, Instant)>,
+    /// Tasks and threads waiting for the drain to end.
+    waiters: WaitList,
 }
 
 impl Shutdown {
@@ -101,7 +101,6 @@ impl Shutdown {
             inner: Arc::new(Inner {
                 state: AtomicUsize::new(0),
                 root: CancellationToken::new(),
-                drained: Event::new(),
                 named: Mutex::new(Registry::default()),
             }),
         }
@@ -253,14 +252,22 @@ impl Shutdown {
     /// assert_eq!(token.reason().unwrap().to_string(), "SIGTERM");
     /// ```
     pub fn trigger_with(&self, reason: CancelReason) {
-        // Cancel first, so that every caller of `trigger*` (not only the first)
-        // returns with the tree cancelled.
-        let _ = self.inner.root.cancel_with(reason);
+        // Cancel first, so that every caller of `trigger*` (not only the
+        // first) returns with the tree cancelled; but run no user code until
+        // the shutdown is marked triggered too.
+        let (_, deferred) = self.inner.root.cancel_deferred(reason);
         let prev = self.inner.state.fetch_or(TRIGGERED, Ordering::AcqRel);
+        let mut wakeups = Wakeups::new();
         if prev == 0 {
             // Triggered with no guard alive: drained right now.
-            self.inner.notify_drained();
+            self.inner.take_drain_waiters(&mut wakeups);
         }
+        // Every transition is done: now the user code (wakers, callbacks),
+        // all of it even if some panics; then the first panic.
+        let mut panics = FirstPanic::new();
+        wakeups.wake_all(&mut panics);
+        panics.merge(deferred.run());
+        panics.resume();
     }
 
     /// Whether shutdown was triggered. One atomic load.
@@ -384,7 +391,7 @@ impl Shutdown {
     pub fn drained(&self) -> Drain {
         Drain {
             inner: self.inner.clone(),
-            listener: None,
+            key: None,
         }
     }
 
@@ -517,29 +524,58 @@ impl Inner {
         prev == TRIGGERED | ONE_GUARD
     }
 
-    fn notify_drained(&self) {
-        self.drained.notify(usize::MAX);
+    /// Takes the drain's waiters out, for the caller to wake after unlocking.
+    /// Called once the state is drained (final), so a waiter that registers
+    /// later sees it under the same lock and does not stay registered.
+    fn take_drain_waiters(&self, into: &mut Wakeups) {
+        self.registry().waiters.take_all(into);
     }
 
-    /// Check, listen, check again, wait. Returns whether the drain is over.
+    /// Wakes everyone waiting for the drain (once it is over).
+    fn notify_drained(&self) {
+        let mut wakeups = Wakeups::new();
+        self.take_drain_waiters(&mut wakeups);
+        let mut panics = FirstPanic::new();
+        wakeups.wake_all(&mut panics);
+        panics.resume();
+    }
+
+    /// Blocks until the drain is over or `deadline`; returns whether it is.
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
-        loop {
-            if self.is_drained() {
-                return true;
-            }
-            let listener = self.drained.listen();
-            if self.is_drained() {
-                return true;
-            }
-            match deadline {
-                None => listener.wait(),
-                Some(deadline) => {
-                    if listener.wait_deadline(deadline).is_none() {
-                        return self.is_drained();
-                    }
-                }
-            }
+        crate::wait::block_on(&Drained(self), deadline).is_some()
+    }
+}
+
+/// The drain, as the waiting core sees it.
+struct Drained<'a>(&'a Inner);
+
+impl Event for Drained<'_> {
+    type Output = ();
+    type Key = Key;
+
+    fn check(&self) -> Option<()> {
+        self.0.is_drained().then_some(())
+    }
+
+    fn listen(&self, key: &mut Option<Key>, waiter: NewWaiter<'_>) -> Result<(), ()> {
+        // Cloning a waker is user code: before locking.
+        let waiter = waiter.to_waiter();
+        let mut registry = self.0.registry();
+        // Check again under the lock the notifier takes to collect waiters.
+        if self.0.is_drained() {
+            drop(registry);
+            drop(waiter);
+            return Err(());
         }
+        let replaced = registry.waiters.put(key, waiter);
+        drop(registry);
+        drop(replaced);
+        Ok(())
+    }
+
+    fn unlisten(&self, key: Key) -> bool {
+        let removed = self.0.registry().waiters.remove(key);
+        removed.is_some()
     }
 }
 
@@ -659,31 +695,22 @@ impl std::error::Error for AlreadyDrained {}
 #[must_use = "futures do nothing unless polled"]
 pub struct Drain {
     inner: Arc<Inner>,
-    listener: Option<EventListener>,
+    key: Option<Key>,
 }
 
 impl Future for Drain {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        loop {
-            if self.inner.is_drained() {
-                self.listener = None;
-                return Poll::Ready(());
-            }
-            match self.listener.as_mut() {
-                None => {
-                    // Listen, then check again at the top of the loop.
-                    let listener = self.inner.drained.listen();
-                    self.listener = Some(listener);
-                }
-                Some(listener) => {
-                    if Pin::new(listener).poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    self.listener = None;
-                }
-            }
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        crate::wait::poll_event(&Drained(&this.inner), &mut this.key, cx)
+    }
+}
+
+impl Drop for Drain {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            Drained(&self.inner).unlisten(key);
         }
     }
 }

@@ -1,0 +1,115 @@
+//! The waiters of an event that may have many: a slab guarded by the owner's
+//! lock, emptied whole when the event fires, woken after the lock is released.
+
+use core::task::Waker;
+
+use super::{FirstPanic, Waiter};
+use crate::slab::Slab;
+
+/// Where a registered waiter sits in a [`WaitList`].
+///
+/// Taking every waiter out ([`WaitList::take_all`]) starts a new *epoch*, so
+/// a key from before it no longer matches anything: a future that was woken
+/// and then dropped cannot remove someone else's registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key {
+    epoch: usize,
+    index: usize,
+}
+
+/// Registered waiters. Plain data: the primitive keeps it under its own lock,
+/// and follows the core's rules (module docs of [`wait`](super)): waiters are
+/// made before locking, taken out under the lock, and woken or dropped after.
+#[derive(Default)]
+pub(crate) struct WaitList {
+    waiters: Slab<Waiter>,
+    epoch: usize,
+}
+
+impl WaitList {
+    /// Registers `waiter`.
+    pub(crate) fn insert(&mut self, waiter: Waiter) -> Key {
+        Key {
+            epoch: self.epoch,
+            index: self.waiters.insert(waiter),
+        }
+    }
+
+    /// Whether `key` is still registered with a waker that wakes the same
+    /// task as `waker` (then re-registering can be skipped).
+    pub(crate) fn will_wake(&mut self, key: Key, waker: &Waker) -> bool {
+        key.epoch == self.epoch
+            && matches!(self.waiters.get_mut(key.index), Some(Waiter::Task(w)) if w.will_wake(waker))
+    }
+
+    /// Replaces `*key`'s waiter with `waiter`, or registers it anew if `key`
+    /// was taken out meanwhile (or is `None`). Returns the waiter it replaced,
+    /// for the caller to drop after unlocking.
+    pub(crate) fn put(&mut self, key: &mut Option<Key>, waiter: Waiter) -> Option<Waiter> {
+        if let Some(old) = *key {
+            if old.epoch == self.epoch {
+                if let Some(slot) = self.waiters.get_mut(old.index) {
+                    return Some(core::mem::replace(slot, waiter));
+                }
+            }
+        }
+        *key = Some(self.insert(waiter));
+        None
+    }
+
+    /// Withdraws `key`'s waiter. `None` if it was already taken out to be
+    /// woken. The caller drops the returned waiter after unlocking.
+    pub(crate) fn remove(&mut self, key: Key) -> Option<Waiter> {
+        if key.epoch != self.epoch {
+            return None;
+        }
+        self.waiters.remove(key.index)
+    }
+
+    /// Takes every waiter out (giving the list's memory back) for the caller
+    /// to wake after unlocking.
+    pub(crate) fn take_all(&mut self, into: &mut Wakeups) {
+        self.epoch = self.epoch.wrapping_add(1);
+        into.0.extend(self.waiters.take_all());
+    }
+}
+
+/// Waiters taken out of their lists, to be woken once every lock is released.
+#[derive(Default)]
+#[must_use = "taken waiters must be woken"]
+pub(crate) struct Wakeups(Vec<Waiter>);
+
+impl Wakeups {
+    /// Nothing to wake yet.
+    pub(crate) const fn new() -> Self {
+        Wakeups(Vec::new())
+    }
+
+    /// Whether there is nobody to wake.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Unparks the blocked threads now (no user code runs: `unpark` is the
+    /// standard library's) and keeps the tasks, whose wakers are user code.
+    pub(crate) fn wake_threads(&mut self) {
+        self.0.retain(|waiter| match waiter {
+            Waiter::Thread(thread) => {
+                thread.unpark();
+                false
+            }
+            Waiter::Task(_) => true,
+        });
+    }
+
+    /// Wakes everyone, each even if an earlier waker panicked; the first
+    /// panic is kept in `panics`.
+    pub(crate) fn wake_all(self, panics: &mut FirstPanic) {
+        let mut rest = self.0.into_iter();
+        // Each waiter is moved out of `rest` before it runs, so a panicking
+        // wake leaves the remaining ones to the next turn of the loop.
+        while let Some(waiter) = rest.next() {
+            panics.run(|| waiter.wake());
+        }
+    }
+}
