@@ -34,6 +34,7 @@
 //! without a wake-up. Measured numbers are in the README's performance
 //! section.
 
+#[cfg(not(loom))]
 use core::cell::Cell;
 use std::time::{Duration, Instant};
 
