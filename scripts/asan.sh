@@ -3,8 +3,11 @@
 # for many rounds. Exits non-zero on any sanitizer report or test failure.
 # Usage: scripts/asan.sh [ROUNDS] [OTHER_ROUNDS]
 #   ROUNDS: rounds per oneshot race (default 1,000,000)
-#   OTHER_ROUNDS: rounds per race of the token and shutdown stress files
+#   OTHER_ROUNDS: rounds per race of the other stress files
 #   (tests/*_stress.rs; default 100,000, as their races are heavier)
+# Convention (ARCHITECTURE.md): every `tests/*_stress.rs` (two-thread races,
+# rounds from RIPCORD_STRESS_ROUNDS) and every `tests/faults_*.rs`
+# (fault injection: panicking and re-entrant user code) runs here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +26,10 @@ for t in tests/*_stress.rs; do
   name=$(basename "$t" .rs)
   [[ $name == oneshot_stress ]] || others+=(--test "$name")
 done
+faults=()
+for t in tests/faults_*.rs; do
+  [[ -e $t ]] && faults+=(--test "$(basename "$t" .rs)")
+done
 
 status=0
 echo "asan.sh: oneshot races, ${rounds} rounds per scenario, on $host"
@@ -32,6 +39,10 @@ if [[ $status -eq 0 && ${#others[@]} -gt 0 ]]; then
   echo "asan.sh: token and shutdown races, ${other_rounds} rounds per scenario"
   RIPCORD_STRESS_ROUNDS=$other_rounds \
     cargo +nightly test --release --all-features --target "$host" "${others[@]}" 2>&1 | tee -a "$log" || status=$?
+fi
+if [[ $status -eq 0 && ${#faults[@]} -gt 0 ]]; then
+  echo "asan.sh: fault-injection suites"
+  cargo +nightly test --release --all-features --target "$host" "${faults[@]}" 2>&1 | tee -a "$log" || status=$?
 fi
 if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer" "$log"; then
   echo "asan.sh: sanitizer report above" >&2

@@ -62,6 +62,7 @@ fn run_all_on(block_on: impl Fn(std::pin::Pin<Box<dyn Future<Output = ()> + Send
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "drives a real runtime's reactor")]
 fn works_on_tokio_current_thread() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -70,6 +71,7 @@ fn works_on_tokio_current_thread() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "drives a real runtime's reactor")]
 fn works_on_tokio_multi_thread() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -79,11 +81,13 @@ fn works_on_tokio_multi_thread() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "drives a real runtime's reactor")]
 fn works_on_async_std() {
     run_all_on(async_std::task::block_on);
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "drives a real runtime's reactor")]
 fn works_on_smol() {
     run_all_on(smol::block_on);
 }
@@ -94,6 +98,7 @@ fn works_on_futures_executor() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "drives a real runtime's reactor")]
 fn recv_inside_a_tokio_runtime_blocks_instead_of_panicking() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -109,6 +114,7 @@ fn recv_inside_a_tokio_runtime_blocks_instead_of_panicking() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "drives a real runtime's reactor")]
 fn tokio_task_answers_smol_task() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -156,6 +162,7 @@ fn sync_async_sync_on_one_receiver() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "drives a real runtime's reactor")]
 fn async_after_blocking_timeout_gets_the_value() {
     let (tx, mut rx) = oneshot::channel();
     assert_eq!(
