@@ -45,7 +45,11 @@ impl<T> Slab<T> {
 
     /// Drops free-list entries that point past the end.
     fn discard_stale(&mut self) {
-        while self.free.last().is_some_and(|&index| index >= self.slots.len()) {
+        while self
+            .free
+            .last()
+            .is_some_and(|&index| index >= self.slots.len())
+        {
             self.free.pop();
         }
     }

@@ -11,10 +11,9 @@
 //! |----------|----------------------------------------------------------------------|------------|
 //! | `state`  | the cancellation bits below                                          | atomic |
 //! | `refs`   | the reference count below                                            | atomic |
-//! | `event`  | [`event_listener::Event`]: async waiters and blocked threads alike; it allocates its list only when someone first listens | its own |
 //! | `parent` | the parent, if any; this node holds one count of the parent's `refs` | immutable after construction |
 //! | `slot`   | index of this node in the parent's child slab (`NO_SLOT` if none)    | immutable after construction |
-//! | `inner`  | child slab (uncounted pointers), a custom reason, and the rarely used `Extra` (callbacks, deadline, extra parents of an `any_of` token) | `inner` mutex |
+//! | `inner`  | child slab (uncounted pointers), the waiters (a [`WaitList`], allocated by the first), a custom reason, and the rarely used `Extra` (callbacks, deadline, extra parents of an `any_of` token) | `inner` mutex |
 //!
 //! # State bits
 //!
@@ -24,9 +23,9 @@
 //! | 1-2  | `KIND`          | with `CANCELLED`                                          | never   | `Cancelled`, `DeadlineExceeded`, `Custom` (value in `inner.reason`), or `Inherited` (same reason as `parent`) |
 //! | 3    | `HAS_CHILDREN`  | `child_token` / `any_of`, holding `inner`, by a read-modify-write (RMW) | never | the child slab may be non-empty: cancelling must lock |
 //! | 4    | `HAS_CALLBACKS` | `on_cancel`, holding `inner`, by an RMW                   | never   | callbacks may be registered: cancelling must lock |
-//! | 5    | `HAS_DEADLINE`  | `cancel_at`, holding `inner`                              | never   | `extra.deadline` is set (`deadline()` and freeing lock only such nodes) |
+//! | 5    | `HAS_DEADLINE`  | `cancel_at`, holding `inner`                              | never   | `extra.deadline` is set (`deadline()` and freeing lock only such nodes; cancelling locks to remove the timer entry) |
 //! | 6    | `LINKED`        | `any_of`, before the node is shared                       | never   | `extra.links` holds extra parents; cancelling it stores an explicit reason |
-//! | 7    | `WAITERS`       | anyone about to listen on `event`, by an RMW              | never   | someone may be listening: cancelling must notify |
+//! | 7    | `WAITERS`       | anyone about to register a waiter, by an RMW              | never   | someone may be registered: cancelling must lock and take the waiters out |
 //! | 8    | `CLOSING`       | the canceller of a node with children, with `KIND`, under the lock | never | the reason is final and the descendants are being cancelled; `CANCELLED` follows. New children are born cancelled, new callbacks run at once, other cancellers stop |
 //!
 //! `is_cancelled` is one `Acquire` load of `state`. Because a node with
@@ -38,12 +37,23 @@
 //!
 //! | who, when | how | afterwards |
 //! |-----------|-----|------------|
-//! | cancel, **fast path** (no `HAS_CHILDREN`, `HAS_CALLBACKS`, `LINKED`, reason not custom) | one CAS: `+CANCELLED +KIND`; no lock | if `WAITERS` was set: `event.notify(usize::MAX)` |
-//! | cancel, **slow path** | lock; if `CANCELLED` or `CLOSING`, stop (after waiting for `CANCELLED`, if this is the token `cancel` was called on); store a custom reason; CAS `+KIND` and `+CLOSING` (node with children) or `+CANCELLED` (without); with the lock still held, cancel each child in the slab by the fast path (children that need the slow path, or a notification, are pinned and queued) | unlock; notify if `CANCELLED` and `WAITERS`; then the queued children, one lock at a time (a work list: no recursion); then `+CANCELLED` on the `CLOSING` nodes, children before parents, notifying each; then the callbacks of every node cancelled |
+//! | cancel, **fast path** (no `HAS_CHILDREN`, `HAS_CALLBACKS`, `HAS_DEADLINE`, `LINKED`, reason not custom) | one CAS: `+CANCELLED +KIND`; no lock | if `WAITERS` was set: lock, take the waiters out, unlock |
+//! | cancel, **slow path** | lock; if `CANCELLED` or `CLOSING`, stop (after waiting for `CANCELLED`, if this is the token `cancel` was called on); store a custom reason; CAS `+KIND` and `+CLOSING` (node with children) or `+CANCELLED` (without, taking the waiters out under the lock); remove the timer entry; with the lock still held, cancel each child in the slab by the fast path (children that need the slow path, or whose waiters must be taken, are pinned and queued) | unlock; take the queued children's waiters, then cancel the queued slow children, one lock at a time (a work list: no recursion); then `+CANCELLED` on the `CLOSING` nodes, children before parents, taking their waiters |
+//! | cancel, **user code** ([`Deferred`]) | only once every transition above is complete | wake every waiter taken out, then run the callbacks of every node cancelled, then release the pins; each even if an earlier one panicked; the first panic is re-raised last |
 //! | `child_token` | count the parent (`refs`, for the child); lock parent; RMW `+HAS_CHILDREN` returns the state: if `CANCELLED`, the child is born cancelled (no slot); otherwise a slot holds a pointer to the child | — |
 //! | `on_cancel` | lock; RMW `+HAS_CALLBACKS`: if `CANCELLED`, run now (after unlocking); otherwise store | — |
-//! | listen (`cancelled`, `wait`) | RMW `+WAITERS`: if `CANCELLED`, done; otherwise listen, check again, wait | — |
-//! | callbacks run | lock; pop one, mark it `running` (id, thread) | call it outside every lock; lock, clear `running`, notify (a dropping `CancelCallback` may wait for it) |
+//! | listen (`cancelled`, `wait`, through [`crate::wait`]) | RMW `+WAITERS`: if `CANCELLED`, done; otherwise clone the waker, lock, check again, register, unlock | — |
+//! | callbacks run | lock; pop one, mark it `running` (id, thread) | call it outside every lock; lock, clear `running`, take the `done_waiters` (a dropping `CancelCallback` may wait for it), unlock, wake them |
+//!
+//! # Panics and re-entrancy
+//!
+//! User code (a waker's `wake`/`clone`/`drop`, a callback, the `Drop` of a
+//! reason or of a captured value) never runs under a node lock and never runs
+//! before the cancellation it belongs to is complete: a waker that drops its
+//! own future, cancels again or registers again finds the tree in its final
+//! state, and a panic in it leaves nothing half-done. Freeing a node drops its
+//! user values only after the whole chain of nodes it frees is unlinked and
+//! deallocated, so a panicking destructor leaks nothing.
 //!
 //! Why the RMWs make the lock-free fast path safe: a flag that forces the slow
 //! path (`HAS_CHILDREN`, `HAS_CALLBACKS`, `WAITERS`) is set by an RMW on the
@@ -107,7 +117,7 @@ const HAS_CALLBACKS: usize = 1 << 4;
 const HAS_DEADLINE: usize = 1 << 5;
 /// The node has extra parents (`any_of`).
 const LINKED: usize = 1 << 6;
-/// Someone may be listening on `event`.
+/// Someone may have registered a waiter: cancelling must take them out.
 const WAITERS: usize = 1 << 7;
 /// Being cancelled: `KIND` is final, the descendants are being cancelled, and
 /// `CANCELLED` follows once they all are.

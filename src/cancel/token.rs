@@ -5,7 +5,6 @@ use core::future::Future;
 use core::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
-
 use super::node::{Cancellation, Node, NodeRef, Registered};
 use super::{CancelCallback, CancelReason, Cancelled, CancelledOwned, DropGuard};
 use super::{RunUntilCancelled, RunUntilCancelledOwned};

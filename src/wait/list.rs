@@ -105,10 +105,9 @@ impl Wakeups {
     /// Wakes everyone, each even if an earlier waker panicked; the first
     /// panic is kept in `panics`.
     pub(crate) fn wake_all(self, panics: &mut FirstPanic) {
-        let mut rest = self.0.into_iter();
-        // Each waiter is moved out of `rest` before it runs, so a panicking
-        // wake leaves the remaining ones to the next turn of the loop.
-        while let Some(waiter) = rest.next() {
+        // Each wake is caught on its own, so a panicking one leaves the
+        // remaining waiters to the next turn of the loop.
+        for waiter in self.0 {
             panics.run(|| waiter.wake());
         }
     }
