@@ -1,10 +1,11 @@
 //! Side-by-side runner: every peer in one process, interleaved, ratios only.
 //!
 //! ```text
-//! cargo bench --bench report                          # full (about a minute)
+//! cargo bench --bench report                          # full (about two minutes)
 //! RIPCORD_BENCH_QUICK=1 cargo bench --bench report    # smoke run (seconds)
 //! cargo bench --bench report -- --out docs/bench      # also write CSV, JSON, SVG
-//! cargo bench --bench report -- --filter "4 cross"    # only matching groups
+//! cargo bench --bench report -- --filter "4a cross"   # only matching groups
+//! cargo bench --bench report -- --filter latency      # only the latency percentiles
 //! RIPCORD_BENCH_OUT=docs/bench cargo bench            # every bench; writes files
 //! ```
 //!
@@ -16,6 +17,14 @@
 //! apart), which cancels most of the machine's drift. Absolute times are only
 //! printed to show the spread; the claims are the ratios.
 //!
+//! Scenarios 3 and 4 (round trips across threads and runtimes) run in three
+//! thread placements, each its own groups (see `support::Placement`):
+//! `3a`/`4a` apart (caller on CPU 0, worker on CPU 1), `3b`/`4b` together
+//! (all on CPU 0) and `3c`/`4c` oversubscribed (4 caller/worker pairs at once,
+//! unpinned, time per round trip of one pair). Then, for 3a and 3c, every
+//! round trip is timed on its own for latency percentiles (p50, p99): a
+//! fixed number per peer, interleaved across peers in chunks like the rounds.
+//!
 //! It is a `[[bench]]` target (`harness = false`) rather than an example so
 //! that it is always built with optimizations and runs with `cargo bench`,
 //! while the debug-mode example loop of CI does not run it.
@@ -23,9 +32,10 @@
 mod support;
 
 use std::fmt::Write as _;
+use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use support::{Case, Kind};
+use support::{Case, Kind, LatencyRunner, Placement};
 
 /// One measured case.
 struct Row {
@@ -72,6 +82,10 @@ impl Group {
 struct Settings {
     rounds: usize,
     batch: Duration,
+    /// Round trips timed one by one per peer and latency placement.
+    latency_round_trips: u64,
+    /// Chunks they are interleaved in (one chunk of every peer per round).
+    latency_rounds: u64,
     filter: Option<String>,
     out: Option<String>,
     quick: bool,
@@ -98,9 +112,12 @@ fn settings() -> Settings {
     } else {
         (41, Duration::from_millis(8))
     };
+    let (latency_round_trips, latency_rounds) = if quick { (2_000, 10) } else { (20_000, 40) };
     Settings {
         rounds,
         batch,
+        latency_round_trips,
+        latency_rounds,
         filter,
         out,
         quick,
@@ -181,7 +198,7 @@ fn ratio_to_best(rows: &[Row], pick: impl Fn(&Row) -> bool) -> Option<Ratio> {
 }
 
 fn run_groups(s: &Settings) -> Vec<Group> {
-    let mut cases = support::oneshot_cases::cases();
+    let mut cases = support::oneshot_cases::cases_in(&Placement::ALL);
     cases.extend(support::token_cases::cases());
     let mut groups = Vec::new();
     let mut start = 0;
@@ -218,6 +235,243 @@ fn run_groups(s: &Settings) -> Vec<Group> {
         start = end;
     }
     groups
+}
+
+// ---- latency percentiles ------------------------------------------------------------
+
+/// The placements whose thread round trip (scenario 3) is also timed one
+/// round trip at a time.
+const LATENCY_PLACEMENTS: [Placement; 2] = [Placement::Apart, Placement::Oversubscribed];
+
+/// One peer's round-trip latencies, in nanoseconds.
+struct Latency {
+    peer: &'static str,
+    kind: Kind,
+    /// Every timed round trip; empty when n/a.
+    samples: Vec<f64>,
+}
+
+impl Latency {
+    fn p50(&self) -> f64 {
+        quantile(&self.samples, 0.5)
+    }
+    fn p99(&self) -> f64 {
+        quantile(&self.samples, 0.99)
+    }
+}
+
+struct LatencyGroup {
+    scenario: &'static str,
+    op: &'static str,
+    rows: Vec<Latency>,
+}
+
+impl LatencyGroup {
+    fn ours(&self) -> Option<&Latency> {
+        self.rows
+            .iter()
+            .find(|r| r.kind == Kind::Ours && !r.samples.is_empty())
+    }
+    /// The fastest peer (not a variant) by `pct`, and ripcord's `pct` ÷ its.
+    fn vs_fastest(&self, pct: fn(&Latency) -> f64) -> Option<(&'static str, f64)> {
+        let ours = self.ours()?;
+        let best = self
+            .rows
+            .iter()
+            .filter(|r| matches!(r.kind, Kind::Oneshot | Kind::Channel) && !r.samples.is_empty())
+            .min_by(|a, b| pct(a).total_cmp(&pct(b)))?;
+        Some((best.peer, pct(ours) / pct(best)))
+    }
+}
+
+/// Times `s.latency_round_trips` round trips per case, one at a time, in
+/// `s.latency_rounds` chunks: every round runs one chunk of every case, in
+/// rotating order (as `measure` does with batches), after one warm-up chunk
+/// each. The percentiles are taken over all of a case's round trips pooled,
+/// so a ratio compares percentiles, not per-round values.
+fn measure_latency(cases: &mut [Case<LatencyRunner>], s: &Settings) -> Vec<Latency> {
+    let chunk = s.latency_round_trips.div_ceil(s.latency_rounds);
+    for case in cases.iter_mut() {
+        if let Some(run) = case.run.as_mut() {
+            black_box(run(chunk));
+        }
+    }
+    let n = cases.len();
+    let mut samples = vec![Vec::with_capacity(s.latency_round_trips as usize); n];
+    for round in 0..s.latency_rounds as usize {
+        for k in 0..n {
+            let i = (round + k) % n;
+            if let Some(run) = cases[i].run.as_mut() {
+                samples[i].extend(run(chunk));
+            }
+        }
+    }
+    cases
+        .iter()
+        .zip(samples)
+        .map(|(case, samples)| Latency {
+            peer: case.peer,
+            kind: case.kind,
+            samples,
+        })
+        .collect()
+}
+
+fn run_latency(s: &Settings) -> Vec<LatencyGroup> {
+    let mut groups = Vec::new();
+    for p in LATENCY_PLACEMENTS {
+        let mut cases = support::oneshot_cases::latency_cases(p);
+        let name = format!("{} (latency)", cases[0].group());
+        if s.filter
+            .as_ref()
+            .is_some_and(|f| !name.contains(f.as_str()))
+        {
+            continue;
+        }
+        let began = Instant::now();
+        let rows = measure_latency(&mut cases, s);
+        eprintln!("measured {name} in {:.1?}", began.elapsed());
+        groups.push(LatencyGroup {
+            scenario: cases[0].scenario,
+            op: cases[0].op,
+            rows,
+        });
+        // `cases` drops here: its caller and worker threads exit.
+    }
+    groups
+}
+
+fn fmt_vs(r: Option<(&str, f64)>) -> String {
+    r.map_or("n/a".into(), |(peer, ratio)| {
+        format!("{ratio:.2} vs {peer}")
+    })
+}
+
+fn print_latency(groups: &[LatencyGroup], s: &Settings) {
+    for g in groups {
+        println!(
+            "\n== latency, {} / {} ({} round trips per peer, each timed on its own)",
+            g.scenario, g.op, s.latency_round_trips
+        );
+        println!(
+            "   {:<22} {:>10} {:>10} {:>18} {:>18}",
+            "peer", "p50 ns", "p99 ns", "ripcord/peer p50", "ripcord/peer p99"
+        );
+        let ours = g.ours();
+        for r in &g.rows {
+            if r.samples.is_empty() {
+                println!("   {:<22} {:>10}", r.peer, "n/a");
+                continue;
+            }
+            let (v50, v99) = ours.map_or((String::new(), String::new()), |o| {
+                (
+                    format!("{:.2}", o.p50() / r.p50()),
+                    format!("{:.2}", o.p99() / r.p99()),
+                )
+            });
+            println!(
+                "   {:<22} {:>10.0} {:>10.0} {:>18} {:>18}",
+                r.peer,
+                r.p50(),
+                r.p99(),
+                v50,
+                v99
+            );
+        }
+        println!(
+            "   ripcord / fastest peer: p50 {}, p99 {}",
+            fmt_vs(g.vs_fastest(Latency::p50)),
+            fmt_vs(g.vs_fastest(Latency::p99))
+        );
+    }
+}
+
+/// `latency.md`: one table per placement, percentiles in microseconds and
+/// ripcord's percentile ÷ each peer's (< 1: ripcord is faster).
+fn latency_markdown(groups: &[LatencyGroup], meta: &Meta, s: &Settings) -> String {
+    let mut out = format!(
+        "Round-trip latency of scenario 3 (create a channel, hand the sender to a worker thread, block in `recv` until it answers), every round trip timed on its own: {} per peer, interleaved across peers in {} chunks. {} | {} | {} | {} cores | load average {}{}\n",
+        s.latency_round_trips,
+        s.latency_rounds,
+        meta.date,
+        meta.rustc,
+        meta.cpu,
+        meta.cores,
+        meta.load_before,
+        if meta.quick { " (QUICK MODE)" } else { "" }
+    );
+    for g in groups {
+        let _ = writeln!(
+            out,
+            "\n**{}** / {}\n\n| peer | p50 us | p99 us | ripcord / peer, p50 | ripcord / peer, p99 |\n|---|---|---|---|---|",
+            g.scenario, g.op
+        );
+        let ours = g.ours();
+        for r in &g.rows {
+            if r.samples.is_empty() {
+                let _ = writeln!(out, "| {} | n/a | n/a | n/a | n/a |", r.peer);
+                continue;
+            }
+            let (v50, v99) = ours.map_or(("n/a".into(), "n/a".into()), |o| {
+                (
+                    format!("{:.2}", o.p50() / r.p50()),
+                    format!("{:.2}", o.p99() / r.p99()),
+                )
+            });
+            let _ = writeln!(
+                out,
+                "| {} | {:.2} | {:.2} | {} | {} |",
+                r.peer,
+                r.p50() / 1e3,
+                r.p99() / 1e3,
+                v50,
+                v99
+            );
+        }
+        let _ = writeln!(
+            out,
+            "| ripcord / fastest peer | | | {} | {} |",
+            fmt_vs(g.vs_fastest(Latency::p50)),
+            fmt_vs(g.vs_fastest(Latency::p99))
+        );
+    }
+    out
+}
+
+fn latency_csv(groups: &[LatencyGroup]) -> String {
+    let mut out = String::from(
+        "scenario,operation,peer,kind,round_trips,p50_ns,p99_ns,ripcord_over_peer_p50,ripcord_over_peer_p99\n",
+    );
+    for g in groups {
+        let ours = g.ours();
+        for r in &g.rows {
+            let cells = if r.samples.is_empty() {
+                "0,n/a,n/a,,".into()
+            } else {
+                let (v50, v99) = ours.map_or((String::new(), String::new()), |o| {
+                    (
+                        format!("{:.4}", o.p50() / r.p50()),
+                        format!("{:.4}", o.p99() / r.p99()),
+                    )
+                });
+                format!(
+                    "{},{:.1},{:.1},{v50},{v99}",
+                    r.samples.len(),
+                    r.p50(),
+                    r.p99()
+                )
+            };
+            let _ = writeln!(
+                out,
+                "\"{}\",\"{}\",\"{}\",{},{cells}",
+                g.scenario,
+                g.op,
+                r.peer,
+                r.kind.label()
+            );
+        }
+    }
+    out
 }
 
 /// The issue's target for a scenario, and whether this run meets it.
@@ -441,6 +695,21 @@ fn csv(groups: &[Group]) -> String {
     out
 }
 
+/// What the placement letters of scenarios 3 and 4 mean, one line each.
+fn placement_legend(pinned: bool) -> Vec<String> {
+    let mut lines: Vec<String> = Placement::ALL
+        .iter()
+        .map(|p| format!("{}: {}", p.letter(), p.describe()))
+        .collect();
+    if !pinned {
+        lines.push(
+            "threads not pinned (RIPCORD_BENCH_PIN=0 or one CPU): a and b are the same placement"
+                .into(),
+        );
+    }
+    lines
+}
+
 /// The README table: each peer's median time divided by ripcord's (so > 1
 /// means ripcord is faster), one row per operation, then the targets.
 fn markdown(groups: &[Group], meta: &Meta) -> String {
@@ -468,6 +737,20 @@ fn markdown(groups: &[Group], meta: &Meta) -> String {
         meta.rounds,
         if meta.quick { " (QUICK MODE)" } else { "" }
     );
+    if groups
+        .iter()
+        .any(|g| g.scenario.starts_with('3') || g.scenario.starts_with('4'))
+    {
+        let _ = writeln!(
+            out,
+            "Scenarios 3 and 4 run in three thread placements (same pinning and job queues for every peer):
+"
+        );
+        for line in placement_legend(meta.pinned) {
+            let _ = writeln!(out, "- {line}");
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "| scenario / operation | {} |", peers.join(" | "));
     let _ = writeln!(out, "|---|{}", "---|".repeat(peers.len()));
     for g in groups {
@@ -555,12 +838,17 @@ fn json(groups: &[Group], meta: &Meta) -> String {
     let mut out = String::from("{\n");
     let _ = writeln!(
         out,
-        "  \"meta\": {{\"date\": {}, \"rustc\": {}, \"cpu\": {}, \"cores\": {}, \"pinned\": {}, \"loadavg_before\": {}, \"loadavg_after\": {}, \"quick\": {}, \"rounds\": {}, \"batch_ms\": {}}},",
+        "  \"meta\": {{\"date\": {}, \"rustc\": {}, \"cpu\": {}, \"cores\": {}, \"pinned\": {}, \"placements\": [{}], \"loadavg_before\": {}, \"loadavg_after\": {}, \"quick\": {}, \"rounds\": {}, \"batch_ms\": {}}},",
         json_str(&meta.date),
         json_str(&meta.rustc),
         json_str(&meta.cpu),
         meta.cores,
         meta.pinned,
+        placement_legend(meta.pinned)
+            .iter()
+            .map(|l| json_str(l))
+            .collect::<Vec<_>>()
+            .join(", "),
         json_str(&meta.load_before),
         json_str(&meta.load_after),
         meta.quick,
@@ -756,6 +1044,7 @@ fn main() {
     let began = Instant::now();
     let load_before = loadavg();
     let groups = run_groups(&s);
+    let latency = run_latency(&s);
     let meta = Meta {
         date: utc_now(),
         rustc: rustc_version(),
@@ -775,7 +1064,7 @@ fn main() {
         meta.cpu,
         meta.cores,
         if meta.pinned {
-            ", measuring thread on CPU 0, workers on CPU 1"
+            ", measuring thread on CPU 0, workers on CPU 1; scenarios 3 and 4 per placement"
         } else {
             ", threads not pinned"
         },
@@ -785,7 +1074,12 @@ fn main() {
         meta.batch_ms,
         if meta.quick { " | QUICK MODE" } else { "" }
     );
+    println!("Placements of scenarios 3 and 4:");
+    for line in placement_legend(meta.pinned) {
+        println!("  {line}");
+    }
     print_table(&groups);
+    print_latency(&latency, &s);
     if let Some(dir) = &s.out {
         std::fs::create_dir_all(dir).expect("create output directory");
         let (tokens, oneshot): (Vec<Group>, Vec<Group>) =
@@ -801,6 +1095,10 @@ fn main() {
                 files.push((format!("{stem}.svg"), svg(set, &meta)));
                 files.push((format!("{stem}.md"), markdown(set, &meta)));
             }
+        }
+        if latency.iter().any(|g| g.ours().is_some()) {
+            files.push(("latency.md".into(), latency_markdown(&latency, &meta, &s)));
+            files.push(("latency.csv".into(), latency_csv(&latency)));
         }
         for (name, text) in files {
             let path = format!("{dir}/{name}");

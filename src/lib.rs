@@ -21,6 +21,32 @@
 //! 4. **wait** (return `Pending`, or park) only if it still has not.
 //!
 //! Skipping step 3 loses wake-ups; skipping step 1 makes the fast path slow.
+//! Inside ripcord this loop exists exactly once (the internal waiting core),
+//! and every primitive waits through it.
+//!
+//! # Panics and re-entrancy
+//!
+//! ripcord runs user code — a [`Waker`](core::task::Waker)'s `wake`, `clone`
+//! and `drop`, an [`on_cancel`](CancellationToken::on_cancel) callback, the
+//! `Drop` of a sent value, of a [`CancelReason`]'s value or of what a callback
+//! captured — and promises, for every primitive:
+//!
+//! 1. **Transitions first.** The state change (value sent, channel closed,
+//!    token and its whole subtree cancelled, shutdown triggered, drain over)
+//!    is complete and visible before any user code it causes runs. Inside a
+//!    waker or callback, `is_cancelled()` and `is_triggered()` are already
+//!    `true`.
+//! 2. **A panic stops nothing else.** If user code panics, every other waiter
+//!    is still woken and every other callback still runs; then the first
+//!    panic is re-raised to the caller (of `cancel`, `trigger`, `send`, a
+//!    drop). Nothing is left locked, poisoned, half-cancelled or leaked, and
+//!    calling again (`cancel`, `trigger`) returns normally.
+//! 3. **Re-entrancy is safe.** User code never runs under a ripcord lock, so
+//!    a waker or callback may drop its own future, drop handles, cancel,
+//!    register, or wait on an already finished event without deadlocking.
+//! 4. **Deadlines are not held up.** Callbacks and task wakers of tokens
+//!    cancelled by a deadline ([`CancellationToken::cancel_at`]) run on helper
+//!    threads, so a slow callback delays no other token's deadline.
 //!
 //! # Features
 //!

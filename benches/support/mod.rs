@@ -15,7 +15,9 @@ pub mod token_cases;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -24,8 +26,9 @@ pub use peers::Kind;
 /// Runs the operation `iters` times and returns how long that took.
 pub type Runner = Box<dyn FnMut(u64) -> Duration>;
 
-/// One operation of one scenario for one peer.
-pub struct Case {
+/// One operation of one scenario for one peer; `R` is how it is run (a
+/// [`Runner`], or a [`LatencyRunner`] for the per-round-trip latencies).
+pub struct Case<R = Runner> {
     /// Scenario number and title, e.g. `"1 sync, one thread"`.
     pub scenario: &'static str,
     /// The operation, e.g. `"create + send + try_recv"`.
@@ -35,10 +38,10 @@ pub struct Case {
     /// What the peer is.
     pub kind: Kind,
     /// `None` when the peer lacks the operation ("n/a").
-    pub run: Option<Runner>,
+    pub run: Option<R>,
 }
 
-impl Case {
+impl<R> Case<R> {
     /// The criterion group name of this case.
     pub fn group(&self) -> String {
         format!("{} / {}", self.scenario, self.op)
@@ -115,33 +118,264 @@ pub fn criterion_run(c: &mut criterion::Criterion, mut cases: Vec<Case>) {
     }
 }
 
-/// The tokio runtime shared by the cross-runtime scenarios: multi-thread, two
-/// workers, both pinned to the worker CPU (see [`pin_worker`]).
-pub fn runtime() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .on_thread_start(pin_worker)
-            .enable_all()
-            .build()
-            .expect("tokio runtime")
+/// Builds a two-worker multi-thread tokio runtime whose worker threads call
+/// `on_start` first (to pin or unpin themselves).
+fn two_worker_runtime(on_start: impl Fn() + Send + Sync + 'static) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .on_thread_start(on_start)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Caller/worker pairs that run at once in [`Placement::Oversubscribed`].
+pub const PAIRS: usize = 4;
+
+/// Where the threads of a cross-thread scenario (3 and 4) run. Every peer of
+/// an operation runs in the same placement, with the same job queues.
+///
+/// Threads inherit the CPU set of the thread that creates them (the
+/// measuring thread is pinned to CPU 0), so every thread a placement starts
+/// sets its own CPU set explicitly, unpinned ones included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// (a) The caller (the measuring thread) on CPU 0, the worker thread or
+    /// both tokio workers on CPU 1. In task -> task, whose caller is a task,
+    /// one tokio worker is pinned to each CPU.
+    Apart,
+    /// (b) Everything on CPU 0: the caller, the worker thread, both tokio
+    /// workers. A blocked side's partner runs only once it has given up the
+    /// CPU, so spinning before parking only costs here.
+    Together,
+    /// (c) Nothing pinned; [`PAIRS`] caller/worker pairs run at once on
+    /// their own caller threads (their tokio tasks on one shared unpinned
+    /// two-worker runtime), so more threads want to run than there are CPUs
+    /// (on 2 cores). A batch is timed from the first pair's start to the last
+    /// pair's end; the time per operation is that wall time divided by the
+    /// operations *one pair* did (the round trip as each pair sees it; divide
+    /// by [`PAIRS`] for the time per operation of the whole machine).
+    Oversubscribed,
+}
+
+impl Placement {
+    /// Every placement, in report order.
+    pub const ALL: [Placement; 3] = [
+        Placement::Apart,
+        Placement::Together,
+        Placement::Oversubscribed,
+    ];
+
+    /// The letter after the scenario number (`3a`, `3b`, `3c`).
+    pub fn letter(self) -> char {
+        match self {
+            Placement::Apart => 'a',
+            Placement::Together => 'b',
+            Placement::Oversubscribed => 'c',
+        }
+    }
+
+    /// One line for table headers.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Placement::Apart => {
+                "apart: caller on CPU 0, worker thread / tokio workers on CPU 1 (task -> task: one tokio worker per CPU)"
+            }
+            Placement::Together => "together: caller, worker thread and tokio workers all on CPU 0",
+            Placement::Oversubscribed => {
+                "oversubscribed: 4 caller/worker pairs at once, unpinned; time per round trip of one pair (batch wall time / round trips per pair)"
+            }
+        }
+    }
+
+    /// Caller/worker pairs running at once.
+    pub fn pairs(self) -> usize {
+        match self {
+            Placement::Oversubscribed => PAIRS,
+            _ => 1,
+        }
+    }
+
+    /// Places the calling caller thread.
+    pub fn pin_caller(self) {
+        match self {
+            Placement::Oversubscribed => unpin(),
+            _ => pin_main(),
+        }
+    }
+
+    /// Places the calling worker thread (an answering thread, or a tokio
+    /// worker of the thread <-> task operations).
+    pub fn pin_worker(self) {
+        match self {
+            Placement::Apart => pin_worker(),
+            Placement::Together => pin_main(),
+            Placement::Oversubscribed => unpin(),
+        }
+    }
+
+    /// The runtime of the thread <-> task operations in this placement:
+    /// multi-thread, two workers, placed by [`Placement::pin_worker`]. Built
+    /// on first use.
+    pub fn runtime(self) -> &'static tokio::runtime::Runtime {
+        static RT: [OnceLock<tokio::runtime::Runtime>; 3] = [const { OnceLock::new() }; 3];
+        RT[self as usize].get_or_init(|| two_worker_runtime(move || self.pin_worker()))
+    }
+
+    /// The runtime of the task -> task operation in this placement:
+    /// multi-thread, two workers. The measuring thread only waits in
+    /// `block_on` meanwhile, so apart puts one worker on each CPU; together
+    /// puts both on CPU 0 (whether the woken task then runs on the same
+    /// worker or the other one can swing a batch by about 2x, which the
+    /// interleaved medians absorb); oversubscribed leaves them unpinned.
+    pub fn task_runtime(self) -> &'static tokio::runtime::Runtime {
+        static RT: [OnceLock<tokio::runtime::Runtime>; 3] = [const { OnceLock::new() }; 3];
+        RT[self as usize].get_or_init(|| match self {
+            Placement::Apart => {
+                let next = AtomicUsize::new(0);
+                two_worker_runtime(move || {
+                    if pinning() {
+                        pin_to(next.fetch_add(1, Ordering::Relaxed) % 2);
+                    }
+                })
+            }
+            _ => two_worker_runtime(move || self.pin_worker()),
+        })
+    }
+}
+
+/// One caller's loop for one batch: runs its operation `iters` times and
+/// returns what it measured.
+pub type Loop<O> = Box<dyn FnMut(u64) -> O>;
+
+/// Runs the operation `iters` times in all and returns each one's latency in
+/// nanoseconds.
+pub type LatencyRunner = Box<dyn FnMut(u64) -> Vec<f64>>;
+
+/// A caller loop timing the batch as a whole: (start, end).
+fn span_loop<F: FnMut() + 'static>(mut op: F) -> Loop<(Instant, Instant)> {
+    Box::new(move |iters| {
+        let start = Instant::now();
+        for _ in 0..iters {
+            op();
+        }
+        (start, Instant::now())
     })
 }
 
-/// The runtime of the task -> task scenario: multi-thread, two workers, not
-/// pinned (the measuring thread only waits in `block_on` meanwhile, so both
-/// CPUs are the workers'). With both workers pinned to one CPU, whether the
-/// woken task ran on the same worker or the other one decided the result
-/// (about 2x) for a whole run.
-pub fn task_runtime() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime")
+/// A caller loop timing every operation on its own: one clock read per
+/// operation (about 25 ns), each operation's time running from the previous
+/// read to the next, into a vector allocated before the loop.
+fn each_loop<F: FnMut() + 'static>(mut op: F) -> Loop<Vec<f64>> {
+    Box::new(move |iters| {
+        let mut out = Vec::with_capacity(iters as usize);
+        let mut last = Instant::now();
+        for _ in 0..iters {
+            op();
+            let now = Instant::now();
+            out.push((now - last).as_nanos() as f64);
+            last = now;
+        }
+        out
+    })
+}
+
+/// The wall time of a batch run by several pairs at once: from the first
+/// pair's start to the last pair's end.
+pub fn wall(spans: &[(Instant, Instant)]) -> Duration {
+    let start = spans.iter().map(|s| s.0).min().expect("one pair at least");
+    let end = spans.iter().map(|s| s.1).max().expect("one pair at least");
+    end - start
+}
+
+/// The callers of placement `p`, each running its own loop (built by `make`
+/// on the caller's thread, together with whatever worker it talks to) for
+/// one batch, and what each measured. With one pair the caller is the
+/// measuring thread itself; otherwise each pair has a caller thread, started
+/// on first use, and a batch starts them all at once.
+fn callers<O: Send + 'static>(
+    p: Placement,
+    make: impl Fn() -> Loop<O> + Send + Sync + 'static,
+) -> impl FnMut(u64) -> Vec<O> {
+    let make = Arc::new(make);
+    let mut local: Option<Loop<O>> = None;
+    let mut gang: Option<(Vec<Sender<u64>>, Receiver<O>)> = None;
+    move |iters| {
+        if p.pairs() == 1 {
+            let run = local.get_or_insert_with(|| make());
+            return vec![run(iters)];
+        }
+        let (starts, done) = gang.get_or_insert_with(|| {
+            let (done_tx, done) = std::sync::mpsc::channel::<O>();
+            let starts = (0..p.pairs())
+                .map(|i| {
+                    let (start, batches) = std::sync::mpsc::channel::<u64>();
+                    let (make, done_tx) = (make.clone(), done_tx.clone());
+                    std::thread::Builder::new()
+                        .name(format!("bench-caller-{i}"))
+                        .spawn(move || {
+                            p.pin_caller();
+                            let mut run = make();
+                            for iters in batches {
+                                if done_tx.send(run(iters)).is_err() {
+                                    break;
+                                }
+                            }
+                        })
+                        .expect("spawn caller");
+                    start
+                })
+                .collect();
+            (starts, done)
+        });
+        for start in starts.iter() {
+            start.send(iters).expect("caller gone");
+        }
+        // Bounded, so that a caller that panicked ends the run instead of
+        // hanging it.
+        (0..starts.len())
+            .map(|_| {
+                done.recv_timeout(Duration::from_secs(120))
+                    .expect("a caller thread died or hung")
+            })
+            .collect()
+    }
+}
+
+/// A runner for one operation in placement `p`; `make` builds one caller's
+/// operation (one call = one operation) and the worker it talks to, on the
+/// caller's thread, on first use. `iters` is the number of operations each
+/// pair runs, so the time per operation is per pair (see
+/// [`Placement::Oversubscribed`]).
+pub fn placed<F, M>(p: Placement, make: M) -> Runner
+where
+    F: FnMut() + 'static,
+    M: Fn() -> F + Send + Sync + 'static,
+{
+    let mut run = callers(p, move || span_loop(make()));
+    Box::new(move |iters| wall(&run(iters)))
+}
+
+/// Like [`placed`], but times every operation on its own; `iters` is the
+/// number of operations in all, split evenly across the pairs.
+pub fn placed_latency<F, M>(p: Placement, make: M) -> LatencyRunner
+where
+    F: FnMut() + 'static,
+    M: Fn() -> F + Send + Sync + 'static,
+{
+    let pairs = p.pairs() as u64;
+    let mut run = callers(p, move || each_loop(make()));
+    Box::new(move |iters| run(iters.div_ceil(pairs)).concat())
+}
+
+/// A runner built by `make` on its first call (so that the threads and
+/// tasks of cases that never run are never started); the build is not timed.
+pub fn lazy(make: impl FnOnce() -> Runner + 'static) -> Runner {
+    let mut make = Some(make);
+    let mut run: Option<Runner> = None;
+    Box::new(move |iters| {
+        let run = run.get_or_insert_with(|| make.take().expect("built once")());
+        run(iters)
     })
 }
 
@@ -153,7 +387,8 @@ pub fn task_runtime() -> &'static tokio::runtime::Runtime {
 /// woken from halt, and which of the two a case gets depends on where the
 /// scheduler happened to put its threads, for a whole run. Pinning the
 /// measuring thread to CPU 0 and every worker (threads and tokio workers) to
-/// CPU 1 gives every peer the same placement.
+/// CPU 1 gives every peer the same placement. Scenarios 3 and 4 run in three
+/// placements instead ([`Placement`]).
 pub fn pinning() -> bool {
     static PIN: OnceLock<bool> = OnceLock::new();
     *PIN.get_or_init(|| {
@@ -176,19 +411,32 @@ pub fn pin_worker() {
     }
 }
 
-#[cfg(target_os = "linux")]
+/// Lets the calling thread run on every CPU again (a new thread inherits the
+/// CPU set of the thread that created it, so an unpinned thread must say so).
+pub fn unpin() {
+    if pinning() {
+        // The kernel ignores CPUs that do not exist or are not allowed.
+        set_affinity(&[u64::MAX; 16], "every CPU");
+    }
+}
+
 fn pin_to(cpu: usize) {
+    let mask: [u64; 16] = core::array::from_fn(|i| if i == cpu / 64 { 1 << (cpu % 64) } else { 0 });
+    set_affinity(&mask, &format!("CPU {cpu}"));
+}
+
+#[cfg(target_os = "linux")]
+fn set_affinity(mask: &[u64; 16], what: &str) {
     unsafe extern "C" {
         fn sched_setaffinity(pid: i32, cpusetsize: usize, mask: *const u64) -> i32;
     }
-    let mask: [u64; 16] = core::array::from_fn(|i| if i == cpu / 64 { 1 << (cpu % 64) } else { 0 });
     // SAFETY: pid 0 is the calling thread; `mask` is a valid, initialised CPU
-    // set of `size_of_val(&mask)` bytes that outlives the call.
-    let rc = unsafe { sched_setaffinity(0, core::mem::size_of_val(&mask), mask.as_ptr()) };
+    // set of `size_of_val(mask)` bytes that outlives the call.
+    let rc = unsafe { sched_setaffinity(0, core::mem::size_of_val(mask), mask.as_ptr()) };
     if rc != 0 {
-        eprintln!("note: could not pin a thread to CPU {cpu}; placement left to the scheduler");
+        eprintln!("note: could not pin a thread to {what}; placement left to the scheduler");
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn pin_to(_cpu: usize) {}
+fn set_affinity(_mask: &[u64; 16], _what: &str) {}

@@ -9,16 +9,37 @@ use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use super::peers::{Kind, Peer, Ripcord, for_each_peer};
-use super::{Case, Runner, poll_once, poll_ready, runtime, task_runtime, timed};
+use super::{
+    Case, LatencyRunner, Placement, Runner, lazy, placed, placed_latency, poll_once, poll_ready,
+    timed, wall,
+};
 
 /// The value every case sends.
 const VALUE: u64 = 42;
 
 pub const S1: &str = "1 sync, one thread";
 pub const S2: &str = "2 async, same task (no-op waker)";
-pub const S3: &str = "3 thread -> thread, blocking recv";
-pub const S4: &str = "4 cross-runtime";
 pub const S5: &str = "5 recv_timeout";
+
+/// Scenario 3 in placement `p` (its letter and name are part of the title).
+pub fn s3(p: Placement) -> &'static str {
+    match p {
+        Placement::Apart => "3a thread -> thread, blocking recv; apart (2 CPUs)",
+        Placement::Together => "3b thread -> thread, blocking recv; together (1 CPU)",
+        Placement::Oversubscribed => {
+            "3c thread -> thread, blocking recv; oversubscribed (four pairs, unpinned)"
+        }
+    }
+}
+
+/// Scenario 4 in placement `p`.
+pub fn s4(p: Placement) -> &'static str {
+    match p {
+        Placement::Apart => "4a cross-runtime; apart (2 CPUs)",
+        Placement::Together => "4b cross-runtime; together (1 CPU)",
+        Placement::Oversubscribed => "4c cross-runtime; oversubscribed (four pairs, unpinned)",
+    }
+}
 
 fn case<P: Peer>(scenario: &'static str, op: &'static str, run: Option<Runner>) -> Case {
     Case {
@@ -30,8 +51,15 @@ fn case<P: Peer>(scenario: &'static str, op: &'static str, run: Option<Runner>) 
     }
 }
 
-/// All oneshot cases, grouped by scenario and operation, peers in table order.
+/// The oneshot cases of the criterion bench: scenarios 3 and 4 in the apart
+/// placement only (the report runner runs every placement).
 pub fn cases() -> Vec<Case> {
+    cases_in(&[Placement::Apart])
+}
+
+/// All oneshot cases, grouped by scenario and operation, peers in table
+/// order; scenarios 3 and 4 once per placement in `placements`.
+pub fn cases_in(placements: &[Placement]) -> Vec<Case> {
     let mut all = Vec::new();
     all.extend(for_each_peer!(create_drop()));
     all.extend(for_each_peer!(create_send_drop()));
@@ -39,20 +67,20 @@ pub fn cases() -> Vec<Case> {
     all.extend(for_each_peer!(create_send_recv()));
     all.extend(for_each_peer!(async_send_then_await()));
     all.extend(for_each_peer!(async_pending_send_await()));
-    all.extend(for_each_peer!(thread_to_thread()));
-    all.extend(spin_variants(
-        S3,
-        OP_THREAD,
-        thread_round_trip::<Ripcord, _>,
-    ));
-    all.extend(for_each_peer!(thread_to_task()));
-    all.extend(for_each_peer!(task_to_thread()));
-    all.extend(spin_variants(
-        S4,
-        OP_TASK_THREAD,
-        task_round_trip::<Ripcord, _>,
-    ));
-    all.extend(for_each_peer!(task_to_task()));
+    for &p in placements {
+        all.extend(for_each_peer!(thread_to_thread(p)));
+        all.extend(spin_variants(s3(p), OP_THREAD, |recv| {
+            placed(p, move || thread_round_trip::<Ripcord, _>(p, recv))
+        }));
+    }
+    for &p in placements {
+        all.extend(for_each_peer!(thread_to_task(p)));
+        all.extend(for_each_peer!(task_to_thread(p)));
+        all.extend(spin_variants(s4(p), OP_TASK_THREAD, |recv| {
+            placed(p, move || task_round_trip::<Ripcord, _>(p, recv))
+        }));
+        all.extend(for_each_peer!(task_to_task(p)));
+    }
     all.extend(for_each_peer!(timeout_expires()));
     all.push(timeout_variant(OP_EXPIRES, Duration::from_micros(1), false));
     all.extend(for_each_peer!(timeout_succeeds()));
@@ -130,13 +158,20 @@ fn async_pending_send_await<P: Peer>() -> Case {
 }
 
 // ---- scenarios 3 and 4: round trips across threads and runtimes -------------
+//
+// Each runs in every `Placement` (a: apart, b: together, c: oversubscribed).
+// The functions below build one caller's operation and the worker it talks
+// to; `placed` runs it on the measuring thread (a, b) or on `PAIRS` caller
+// threads at once (c), the same way for every peer.
 
 const OP_THREAD: &str = "round trip: worker thread sends, caller blocks in recv";
 const OP_TASK_THREAD: &str = "tokio task sends -> thread blocks in recv";
 
-/// A persistent worker thread answers each sender it is handed (over a std
-/// mpsc job queue, the same for every peer); the caller blocks in `recv`.
-fn thread_round_trip<P: Peer, R>(mut recv: R) -> Runner
+/// One round trip of scenario 3: a persistent worker thread (placed by `p`)
+/// answers each sender it is handed (over a std mpsc job queue, the same for
+/// every peer); the caller creates the channel, hands over the sender and
+/// blocks in `recv`.
+fn thread_round_trip<P: Peer, R>(p: Placement, mut recv: R) -> impl FnMut() + 'static
 where
     R: FnMut(P::Rx<u64>) -> Option<u64> + 'static,
 {
@@ -144,47 +179,41 @@ where
     std::thread::Builder::new()
         .name("bench-worker".into())
         .spawn(move || {
-            super::pin_worker();
+            p.pin_worker();
             for tx in queue {
                 black_box(P::send(tx, black_box(VALUE)));
             }
         })
         .expect("spawn worker");
-    Box::new(move |iters| {
-        let start = Instant::now();
-        for _ in 0..iters {
-            let (tx, rx) = P::channel::<u64>();
-            if jobs.send(tx).is_err() {
-                unreachable!("worker gone");
-            }
-            black_box(recv(rx));
+    move || {
+        let (tx, rx) = P::channel::<u64>();
+        if jobs.send(tx).is_err() {
+            unreachable!("worker gone");
         }
-        start.elapsed()
-    })
+        black_box(recv(rx));
+    }
 }
 
-/// A persistent tokio task answers each sender it is handed (over a tokio
-/// unbounded mpsc, the same for every peer); the caller blocks in `recv`.
-fn task_round_trip<P: Peer, R>(mut recv: R) -> Runner
+/// One round trip of "tokio task sends -> thread blocks in recv": a
+/// persistent tokio task on the placement's runtime answers each sender it is
+/// handed (over a tokio unbounded mpsc, the same for every peer); the caller
+/// blocks in `recv`.
+fn task_round_trip<P: Peer, R>(p: Placement, mut recv: R) -> impl FnMut() + 'static
 where
     R: FnMut(P::Rx<u64>) -> Option<u64> + 'static,
 {
-    let jobs = spawn_answering_task::<P>(runtime());
-    Box::new(move |iters| {
-        let start = Instant::now();
-        for _ in 0..iters {
-            let (tx, rx) = P::channel::<u64>();
-            if jobs.send(tx).is_err() {
-                unreachable!("task gone");
-            }
-            black_box(recv(rx));
+    let jobs = spawn_answering_task::<P>(p.runtime());
+    move || {
+        let (tx, rx) = P::channel::<u64>();
+        if jobs.send(tx).is_err() {
+            unreachable!("task gone");
         }
-        start.elapsed()
-    })
+        black_box(recv(rx));
+    }
 }
 
-/// Spawns a task on the shared runtime that sends `VALUE` on every sender it
-/// receives; it ends when the returned queue handle is dropped.
+/// Spawns a task on `rt` that sends `VALUE` on every sender it receives; it
+/// ends when the returned queue handle is dropped.
 fn spawn_answering_task<P: Peer>(
     rt: &tokio::runtime::Runtime,
 ) -> tokio::sync::mpsc::UnboundedSender<P::Tx<u64>> {
@@ -197,64 +226,101 @@ fn spawn_answering_task<P: Peer>(
     jobs
 }
 
-fn thread_to_thread<P: Peer>() -> Case {
-    let run = P::BLOCKING.then(|| thread_round_trip::<P, _>(P::recv));
-    case::<P>(S3, OP_THREAD, run)
+fn thread_to_thread<P: Peer>(p: Placement) -> Case {
+    let run = P::BLOCKING.then(|| placed(p, move || thread_round_trip::<P, _>(p, P::recv)));
+    case::<P>(s3(p), OP_THREAD, run)
 }
 
-fn task_to_thread<P: Peer>() -> Case {
-    let run = P::BLOCKING.then(|| task_round_trip::<P, _>(P::recv));
-    case::<P>(S4, OP_TASK_THREAD, run)
+/// Scenario 3 again, every round trip timed on its own (for percentiles).
+fn thread_to_thread_latency<P: Peer>(p: Placement) -> Case<LatencyRunner> {
+    let run = P::BLOCKING.then(|| placed_latency(p, move || thread_round_trip::<P, _>(p, P::recv)));
+    Case {
+        scenario: s3(p),
+        op: OP_THREAD,
+        peer: P::NAME,
+        kind: P::KIND,
+        run,
+    }
 }
 
-/// A persistent tokio task creates a channel, offers the sender to the caller
-/// thread (over a std mpsc, the same for every peer) and awaits the value; the
-/// caller sends. One iteration is one hand-off, with the task really waiting.
-fn thread_to_task<P: Peer>() -> Case {
-    let run = P::ASYNC.then(|| {
-        let (offers, offered) = std::sync::mpsc::channel::<P::Tx<u64>>();
-        runtime().spawn(async move {
-            loop {
-                let (tx, rx) = P::channel::<u64>();
-                if offers.send(tx).is_err() || black_box(P::recv_async(rx).await).is_none() {
-                    break;
-                }
+/// The per-round-trip latency cases: scenario 3's round trip in placement
+/// `p`, every peer and local variant. Threads start on first use.
+pub fn latency_cases(p: Placement) -> Vec<Case<LatencyRunner>> {
+    let mut all = for_each_peer!(thread_to_thread_latency(p));
+    all.extend(spin_variants(s3(p), OP_THREAD, |recv| {
+        placed_latency(p, move || thread_round_trip::<Ripcord, _>(p, recv))
+    }));
+    all
+}
+
+fn task_to_thread<P: Peer>(p: Placement) -> Case {
+    let run = P::BLOCKING.then(|| placed(p, move || task_round_trip::<P, _>(p, P::recv)));
+    case::<P>(s4(p), OP_TASK_THREAD, run)
+}
+
+/// One hand-off of "thread sends -> tokio task awaits": a persistent tokio
+/// task creates a channel, offers the sender to the caller thread (over a std
+/// mpsc, the same for every peer) and awaits the value; the caller sends.
+/// The task really waits.
+fn task_offers<P: Peer>(p: Placement) -> impl FnMut() + 'static {
+    let (offers, offered) = std::sync::mpsc::channel::<P::Tx<u64>>();
+    p.runtime().spawn(async move {
+        loop {
+            let (tx, rx) = P::channel::<u64>();
+            if offers.send(tx).is_err() || black_box(P::recv_async(rx).await).is_none() {
+                break;
             }
-        });
-        Box::new(move |iters: u64| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                let tx = offered.recv().expect("task gone");
-                black_box(P::send(tx, black_box(VALUE)));
-            }
-            start.elapsed()
-        }) as Runner
+        }
     });
-    case::<P>(S4, "thread sends -> tokio task awaits", run)
+    move || {
+        let tx = offered.recv().expect("task gone");
+        black_box(P::send(tx, black_box(VALUE)));
+    }
 }
 
-/// A client task on the multi-thread runtime hands senders to the answering
-/// task and awaits each value.
-fn task_to_task<P: Peer>() -> Case {
+fn thread_to_task<P: Peer>(p: Placement) -> Case {
+    let run = P::ASYNC.then(|| placed(p, move || task_offers::<P>(p)));
+    case::<P>(s4(p), "thread sends -> tokio task awaits", run)
+}
+
+/// Per batch, one client task per pair on the placement's task runtime hands
+/// senders to its own answering task and awaits each value; the measuring
+/// thread waits in `block_on`. Each client times itself; the batch runs from
+/// the first client's start to the last one's end.
+fn task_to_task<P: Peer>(p: Placement) -> Case {
     let run = P::ASYNC.then(|| {
-        let jobs = spawn_answering_task::<P>(task_runtime());
-        Box::new(move |iters: u64| {
-            let jobs = jobs.clone();
-            let client = task_runtime().spawn(async move {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let (tx, rx) = P::channel::<u64>();
-                    if jobs.send(tx).is_err() {
-                        unreachable!("task gone");
-                    }
-                    black_box(P::recv_async(rx).await);
-                }
-                start.elapsed()
-            });
-            task_runtime().block_on(client).expect("client task")
-        }) as Runner
+        lazy(move || {
+            let rt = p.task_runtime();
+            let jobs: Vec<_> = (0..p.pairs())
+                .map(|_| spawn_answering_task::<P>(rt))
+                .collect();
+            Box::new(move |iters: u64| {
+                let clients: Vec<_> = jobs
+                    .iter()
+                    .map(|jobs| {
+                        let jobs = jobs.clone();
+                        rt.spawn(async move {
+                            let start = Instant::now();
+                            for _ in 0..iters {
+                                let (tx, rx) = P::channel::<u64>();
+                                if jobs.send(tx).is_err() {
+                                    unreachable!("task gone");
+                                }
+                                black_box(P::recv_async(rx).await);
+                            }
+                            (start, Instant::now())
+                        })
+                    })
+                    .collect();
+                let spans: Vec<_> = clients
+                    .into_iter()
+                    .map(|client| rt.block_on(client).expect("client task"))
+                    .collect();
+                wall(&spans)
+            }) as Runner
+        })
     });
-    case::<P>(S4, "tokio task -> tokio task (multi-thread)", run)
+    case::<P>(s4(p), "tokio task -> tokio task (multi-thread)", run)
 }
 
 /// How a local variant of ripcord's blocking receive waits before parking.
@@ -300,11 +366,11 @@ pub fn spin_then_recv(rx: ripcord::oneshot::Receiver<u64>, spin: Spin) -> Option
 /// A blocking receive of ripcord's receiver (plain or spinning first).
 type RipcordRecv = fn(ripcord::oneshot::Receiver<u64>) -> Option<u64>;
 
-fn spin_variants(
+fn spin_variants<R>(
     scenario: &'static str,
     op: &'static str,
-    make: fn(RipcordRecv) -> Runner,
-) -> Vec<Case> {
+    make: impl Fn(RipcordRecv) -> R,
+) -> Vec<Case<R>> {
     let variant = |peer: &'static str, recv: RipcordRecv| Case {
         scenario,
         op,
