@@ -119,8 +119,8 @@ impl<T> Receiver<T> {
             detach: true,
         };
         // SAFETY: we were the live receiver; `self.block` no longer points at it.
-        if let Ok(Some(waiter)) = unsafe { Block::release(block, RX, detach) } {
-            waiter.wake();
+        if let Ok(taken) = unsafe { Block::release(block, RX, detach) } {
+            taken.finish();
         }
         value.ok_or(RecvError)
     }
@@ -345,8 +345,8 @@ impl<T> Receiver<T> {
             detach: false,
         };
         // SAFETY: we are the live receiver and stay attached.
-        if let Ok(Some(waiter)) = unsafe { Block::release(self.block, RX, close) } {
-            waiter.wake();
+        if let Ok(taken) = unsafe { Block::release(self.block, RX, close) } {
+            taken.finish();
         }
     }
 
@@ -431,8 +431,8 @@ impl<T> Drop for Receiver<T> {
             detach: true,
         };
         // SAFETY: the receiver is going away and does not touch the block again.
-        if let Ok(Some(waiter)) = unsafe { Block::release(self.block, RX, dropped) } {
-            waiter.wake();
+        if let Ok(taken) = unsafe { Block::release(self.block, RX, dropped) } {
+            taken.finish();
         }
     }
 }

@@ -106,10 +106,8 @@ impl<T> Sender<T> {
             // SAFETY: we are the live sender and never touch the block after a
             // successful detaching release.
             match unsafe { Block::release(block, TX, sent) } {
-                Ok(waiter) => {
-                    if let Some(waiter) = waiter {
-                        waiter.wake();
-                    }
+                Ok(taken) => {
+                    taken.finish();
                     return Ok(());
                 }
                 // The receiver closed meanwhile; nothing was published, so the
@@ -262,8 +260,8 @@ unsafe fn release_dropped<T>(block: NonNull<Block<T>>) {
         detach: true,
     };
     // SAFETY: forwarded caller contract; `fail_if` is empty so this cannot fail.
-    if let Ok(Some(waiter)) = unsafe { Block::release(block, TX, dropped) } {
-        waiter.wake();
+    if let Ok(taken) = unsafe { Block::release(block, TX, dropped) } {
+        taken.finish();
     }
 }
 

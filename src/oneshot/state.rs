@@ -347,7 +347,7 @@ impl<T> Block<T> {
         this: NonNull<Self>,
         side: Side,
         how: Release,
-    ) -> Result<Option<Waiter>, ()> {
+    ) -> Result<Taken, ()> {
         // SAFETY: live block; this reference is not used after our `done` bit is
         // published (the other side may free the block from then on).
         let block = unsafe { this.as_ref() };
@@ -360,12 +360,12 @@ impl<T> Block<T> {
             Plan::Free => {
                 // SAFETY: the other side is gone: the block is ours alone.
                 unsafe { Self::free(this, state & !how.clear) };
-                return Ok(None);
+                return Ok(Taken::NONE);
             }
             Plan::Cas { new, taken: 0 } => {
                 if block.cas(state, new).is_ok() {
                     // Nothing taken, and the other side was not done: it frees.
-                    return Ok(None);
+                    return Ok(Taken::NONE);
                 }
             }
             Plan::Cas { .. } => {}
@@ -381,11 +381,7 @@ impl<T> Block<T> {
     /// As for [`release`](Block::release).
     #[cold]
     #[inline(never)]
-    unsafe fn release_slow(
-        this: NonNull<Self>,
-        side: Side,
-        how: Release,
-    ) -> Result<Option<Waiter>, ()> {
+    unsafe fn release_slow(this: NonNull<Self>, side: Side, how: Release) -> Result<Taken, ()> {
         let other = side.other();
         // SAFETY: as in `release`.
         let block = unsafe { this.as_ref() };
@@ -396,7 +392,7 @@ impl<T> Block<T> {
                 Plan::Free => {
                     // SAFETY: the other side is gone for good: the block is ours.
                     unsafe { Self::free(this, state & !how.clear) };
-                    return Ok(None);
+                    return Ok(Taken::NONE);
                 }
                 Plan::Cas { new, .. } => match block.cas(state, new) {
                     Ok(_) => break (state, new),
@@ -418,11 +414,20 @@ impl<T> Block<T> {
                 unsafe { Self::free(this, before | side.done) };
             }
         }
-        drop(own_waiter);
-        Ok(other_waiter)
+        // Both waiters are out of the block and every transition is done:
+        // the caller wakes the other side's and drops ours (user code).
+        Ok(Taken {
+            wake: other_waiter,
+            drop: own_waiter,
+        })
     }
 
     /// Frees the block, dropping what `state` says is still inside.
+    ///
+    /// The value and any waiter left inside are moved out and the block is
+    /// deallocated before any of them is dropped (user code); with `std`,
+    /// each is dropped even if an earlier `Drop` panicked, and the first
+    /// panic is re-raised.
     ///
     /// # Safety
     /// Both sides are done with the block (or the caller is the last one), and
@@ -431,15 +436,72 @@ impl<T> Block<T> {
     pub(crate) unsafe fn free(this: NonNull<Self>, state: usize) {
         // SAFETY: allocated by `alloc` with `Box`; nobody else can reach it.
         let block = unsafe { Box::from_raw(this.as_ptr()) };
-        if state & VALUE != 0 {
-            // SAFETY: `VALUE` says the slot holds a value nobody took.
-            drop(unsafe { block.read_value() });
+        // SAFETY (all three): the bits say the slots hold values nobody took.
+        let value = (state & VALUE != 0).then(|| unsafe { block.read_value() });
+        let rx = (state & RX_WAITING != 0).then(|| unsafe { block.take_waiter(RX) });
+        let tx = (state & TX_WAITING != 0).then(|| unsafe { block.take_waiter(TX) });
+        drop(block);
+        if rx.is_none() && tx.is_none() {
+            drop(value);
+            return;
         }
-        for side in [RX, TX] {
-            if state & side.waiting != 0 {
-                // SAFETY: the bit says the slot holds a waiter nobody took.
-                drop(unsafe { block.take_waiter(side) });
+        Taken {
+            wake: None,
+            drop: rx,
+        }
+        .finish_with(value, tx);
+    }
+}
+
+/// Waiters a release took out of the block: the other side's, to wake, and
+/// the releasing side's own, to drop. Both are user code, run after every
+/// transition is complete and outside the block (which may be freed).
+#[must_use = "the other side's waiter must be woken"]
+pub(crate) struct Taken {
+    wake: Option<Waiter>,
+    drop: Option<Waiter>,
+}
+
+impl Taken {
+    /// Nothing taken.
+    pub(crate) const NONE: Taken = Taken {
+        wake: None,
+        drop: None,
+    };
+
+    /// Wakes the other side, then drops our own waiter. With `std` each runs
+    /// even if the other panics, and the first panic propagates; without it
+    /// a panicking wake drops our waiter while unwinding.
+    #[inline]
+    pub(crate) fn finish(self) {
+        if self.wake.is_none() && self.drop.is_none() {
+            return;
+        }
+        self.finish_with(None::<()>, None);
+    }
+
+    #[cold]
+    fn finish_with<V>(self, value: Option<V>, also: Option<Waiter>) {
+        #[cfg(feature = "std")]
+        {
+            let mut panics = crate::wait::FirstPanic::new();
+            if let Some(waiter) = self.wake {
+                panics.run(|| waiter.wake());
             }
+            panics.run(|| drop(self.drop));
+            panics.run(|| drop(value));
+            panics.run(|| drop(also));
+            panics.resume();
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            let Taken { wake, drop: own } = self;
+            if let Some(waiter) = wake {
+                waiter.wake();
+            }
+            drop(own);
+            drop(value);
+            drop(also);
         }
     }
 }

@@ -13,28 +13,41 @@
 //!
 //! Parking costs the *waking* side a system call (`unpark` of a parked
 //! thread) and the parked side a trip through the scheduler; on a virtual
-//! machine a parked vCPU can take tens of microseconds to come back. When the
-//! answer is only a few microseconds away, it is far cheaper for the waiter to
-//! stay runnable and look again: the other side then finds nobody registered
-//! and skips the wake-up entirely. When the answer is far away, staying
-//! runnable only burns a core. [`Handoff`] decides per thread, from how its
-//! recent waits ended:
+//! machine a parked vCPU takes tens of microseconds to come back. When the
+//! answer is only microseconds away on another CPU, it is far cheaper for the
+//! waiter to stay runnable and look again: the other side then finds nobody
+//! registered and skips the wake-up entirely. But when the answering thread
+//! needs *this* CPU (both pinned to one core, or more runnable threads than
+//! cores), every moment the waiter stays runnable delays the answer: parking
+//! at once hands the CPU over soonest. [`Handoff`] tells the two apart, per
+//! thread, from how its recent phases ended:
 //!
-//! | signal | effect |
-//! |--------|--------|
-//! | the answer arrived during the previous hand-off phase | budget doubles (up to [`MAX_ROUNDS`]) |
-//! | the thread had to park anyway | budget halves (down to [`MIN_ROUNDS`]) |
-//! | one CPU only | no spin hints, yields only (a yield hands the core straight to the other side) |
-//! | [`MAX_PHASE`] elapsed, or the deadline is near | the phase ends: never an unbounded spin |
+//! | what the last phase saw | next |
+//! |-------------------------|------|
+//! | the answer, and no round lost the CPU | budget doubles (up to [`MAX_ROUNDS`]) |
+//! | the answer, right after a round that lost the CPU (took over [`LOST_CPU`]: preempted, or its yield ran another thread) | the answer came from a thread that needed this CPU: the next 16 waits park at once (32, 64 … up to [`MAX_SKIP`] while that repeats), then a phase probes again |
+//! | no answer before [`MAX_PHASE`] (or the deadline) | budget halves (down to [`MIN_ROUNDS`]); the thread parks |
 //!
-//! A round is a few `spin_loop` hints (only on machines with several CPUs,
-//! and only in the first rounds) or one `yield_now`. Yielding rather than
-//! spinning is what keeps the phase from losing when both threads share one
-//! core: the yield hands the core to the other thread, which then answers
-//! without a wake-up. Measured numbers are in the README's performance
-//! section.
+//! A round is a few `spin_loop` hints (the first two rounds, several CPUs
+//! only: 4 and 8 hints) or one `yield_now`. The phase never runs longer than
+//! [`MAX_PHASE`] nor past the wait's deadline.
+//!
+//! Measured on a 2-vCPU KVM guest, blocking round trip (a worker thread
+//! answers, the caller blocks in `recv`), ripcord's time ÷ the fastest peer's
+//! (kanal yields before parking; the others park at once), in the three
+//! placements of `cargo bench --bench report` (apart / together /
+//! oversubscribed):
+//!
+//! | policy | apart | together | oversubscribed |
+//! |--------|-------|----------|----------------|
+//! | park at once (ripcord 0.1) | 3.07 | 1.02 | 1.37 |
+//! | spin 4 rounds + yields, budget by success only | 0.89 | 2.17 | 1.70 |
+//! | yields only, budget by success only | 0.75 | 2.17 | 1.71 |
+//! | **this policy** | 0.99–1.03 | 1.01–1.03 | 0.97–1.03 |
+//!
+//! (The "apart" row swings by ±0.3 between runs: it is dominated by how fast
+//! the hypervisor brings the worker's vCPU back.)
 
-#[cfg(not(loom))]
 use core::cell::Cell;
 use std::time::{Duration, Instant};
 
@@ -92,12 +105,34 @@ const START_ROUNDS: u32 = 32;
 /// Longest a hand-off phase runs, whatever its budget.
 pub(crate) const MAX_PHASE: Duration = Duration::from_micros(40);
 /// Rounds that use spin hints instead of a yield (several CPUs only).
-const SPIN_ROUNDS: u32 = 4;
+const SPIN_ROUNDS: u32 = 2;
+/// A round that takes longer than this lost the CPU: the thread was
+/// preempted, or its yield ran another thread. Either way another thread
+/// wanted this CPU, and the answer may be coming from that very thread, which
+/// cannot run while this one stays runnable.
+pub(crate) const LOST_CPU: Duration = Duration::from_micros(3);
+/// Waits that park at once after a phase lost the CPU (doubling, up to
+/// [`MAX_SKIP`], while phases keep losing it).
+const MIN_SKIP: u32 = 16;
+/// Most waits that park at once before the next phase probes again.
+const MAX_SKIP: u32 = 1024;
+
+/// One thread's hand-off history.
+#[derive(Clone, Copy)]
+struct History {
+    /// Rounds the next phase may run.
+    budget: u32,
+    /// Waits left that park at once.
+    skip: u32,
+    /// What `skip` is set to the next time a phase loses the CPU.
+    skip_next: u32,
+}
 
 #[cfg(not(loom))]
 std::thread_local! {
-    /// This thread's hand-off budget, in rounds.
-    static BUDGET: Cell<u32> = const { Cell::new(START_ROUNDS) };
+    static HISTORY: Cell<History> = const {
+        Cell::new(History { budget: START_ROUNDS, skip: 0, skip_next: MIN_SKIP })
+    };
 }
 
 /// Whether the machine has more than one CPU (read once).
@@ -123,20 +158,28 @@ pub(crate) struct Handoff;
 impl Handoff {
     /// Looks at `check` for a short, bounded while, staying runnable.
     /// Returns its answer if it came; `None` means "park now". Records the
-    /// outcome in this thread's budget.
+    /// outcome in this thread's history.
     #[cfg(not(loom))]
     pub(crate) fn run<R>(
         mut check: impl FnMut() -> Option<R>,
         deadline: Option<Instant>,
     ) -> Option<R> {
-        let budget = BUDGET.with(Cell::get);
+        let mut history = HISTORY.with(Cell::get);
+        if history.skip > 0 {
+            history.skip -= 1;
+            HISTORY.with(|h| h.set(history));
+            return None;
+        }
         let spin = several_cpus();
         let start = Instant::now();
         let end = match deadline {
             Some(deadline) => deadline.min(start + MAX_PHASE),
             None => start + MAX_PHASE,
         };
-        for round in 0..budget {
+        let mut before = start;
+        let mut answer = None;
+        let mut shared = false;
+        for round in 0..history.budget {
             if spin && round < SPIN_ROUNDS {
                 for _ in 0..(4 << round) {
                     core::hint::spin_loop();
@@ -144,25 +187,40 @@ impl Handoff {
             } else {
                 std::thread::yield_now();
             }
-            if let Some(answer) = check() {
-                BUDGET.with(|b| b.set((budget * 2).min(MAX_ROUNDS)));
-                return Some(answer);
-            }
-            if round >= SPIN_ROUNDS && Instant::now() >= end {
+            answer = check();
+            let now = Instant::now();
+            if answer.is_some() {
+                // It came while this thread was off the CPU: the answering
+                // thread needed this very CPU, and parking would have handed
+                // it over sooner.
+                shared = now.saturating_duration_since(before) > LOST_CPU;
                 break;
             }
+            if now >= end {
+                break;
+            }
+            before = now;
         }
-        BUDGET.with(|b| b.set((budget / 2).max(MIN_ROUNDS)));
-        None
+        if shared {
+            history.skip = history.skip_next;
+            history.skip_next = (history.skip_next * 2).min(MAX_SKIP);
+        } else if answer.is_some() {
+            history.budget = (history.budget * 2).min(MAX_ROUNDS);
+            history.skip_next = MIN_SKIP;
+        } else {
+            history.budget = (history.budget / 2).max(MIN_ROUNDS);
+        }
+        HISTORY.with(|h| h.set(history));
+        answer
     }
 
-    /// Under loom a hand-off phase is one more check: the model explores the
-    /// interleavings a real phase could produce.
+    /// Under loom the phase is skipped: the model explores the
+    /// interleavings of the register / park path it would lead to anyway.
     #[cfg(loom)]
     pub(crate) fn run<R>(
-        mut check: impl FnMut() -> Option<R>,
+        _check: impl FnMut() -> Option<R>,
         _deadline: Option<Instant>,
     ) -> Option<R> {
-        check()
+        None
     }
 }
