@@ -81,19 +81,26 @@ impl<T> Slab<T> {
     }
 
     /// Takes the value at `index` out, if that slot is live.
+    #[inline]
     pub(crate) fn remove(&mut self, index: usize) -> Option<T> {
         let value = self.slots.get_mut(index)?.take()?;
-        self.free.push(index);
         if index + 1 == self.slots.len() {
-            // Cut off the free tail (each slot is cut at most once per push).
+            // The last slot: cut it off, with every free slot before it
+            // (each slot is cut at most once per push). Their free-list
+            // entries go stale and are discarded when met.
+            self.slots.pop();
             while matches!(self.slots.last(), Some(None)) {
                 self.slots.pop();
             }
             if self.slots.is_empty() {
                 self.free.clear();
             }
+        } else {
+            self.free.push(index);
         }
-        self.shrink_if_sparse();
+        if self.slots.capacity() > KEEP || self.free.capacity() > KEEP {
+            self.shrink_if_sparse();
+        }
         Some(value)
     }
 
@@ -115,6 +122,7 @@ impl<T> Slab<T> {
         slots.into_iter().flatten()
     }
 
+    #[inline(never)]
     fn shrink_if_sparse(&mut self) {
         let cap = self.slots.capacity();
         if cap > KEEP && self.slots.len() * 4 < cap {

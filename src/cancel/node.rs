@@ -13,7 +13,7 @@
 //! | `refs`   | the reference count below                                            | atomic |
 //! | `parent` | the parent, if any; this node holds one count of the parent's `refs` | immutable after construction |
 //! | `slot`   | index of this node in the parent's child slab (`NO_SLOT` if none)    | immutable after construction |
-//! | `inner`  | child slab (uncounted pointers), the waiters (a [`WaitList`], allocated by the first), a custom reason, and the rarely used `Extra` (callbacks, deadline, extra parents of an `any_of` token) | `inner` mutex |
+//! | `inner`  | child slab (uncounted pointers), a custom reason, and the `Extra` allocated on first use (waiters, callbacks, deadline, extra parents of an `any_of` token) | `inner` mutex |
 //!
 //! # State bits
 //!
@@ -92,6 +92,7 @@
 //! may take the global timer lock while holding a node lock (never the reverse).
 
 use std::collections::VecDeque;
+use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::ptr::NonNull;
 use std::time::Instant;
@@ -140,7 +141,9 @@ pub(crate) struct Node {
     refs: AtomicUsize,
     parent: Option<NonNull<Node>>,
     slot: usize,
-    inner: Mutex<Inner>,
+    /// Taken apart by hand in `free` (so its drop glue runs only when user
+    /// values may be inside).
+    inner: ManuallyDrop<Mutex<Inner>>,
 }
 
 // SAFETY: the raw pointers are tree links whose targets are kept alive by the
@@ -154,8 +157,6 @@ unsafe impl Sync for Node {}
 struct Inner {
     /// The children, allocated on the first child.
     children: Option<Box<Slab<NonNull<Node>>>>,
-    /// Tasks and threads waiting for `CANCELLED`, allocated on the first.
-    waiters: Option<Box<WaitList>>,
     /// A custom reason, set together with `CANCELLED | KIND_CUSTOM`.
     reason: Option<CancelReason>,
     /// Callbacks, deadline and extra parents: allocated on first use.
@@ -170,6 +171,8 @@ struct Extra {
     running: Option<(u64, ThreadId)>,
     /// Threads waiting (in `unregister`) for `running` to finish.
     done_waiters: WaitList,
+    /// Tasks and threads waiting for `CANCELLED`.
+    waiters: WaitList,
     deadline: Option<Instant>,
     timer_key: Option<timer::Key>,
     /// Extra parents of an `any_of` token, with our slot in each; this node
@@ -380,11 +383,33 @@ unsafe fn free(ptr: NonNull<Node>) {
         }
         // SAFETY: no link reaches the node any more and `refs` is 0: this
         // thread owns it.
-        let node = unsafe { Box::from_raw(ptr.as_ptr()) };
-        let inner = node.inner.into_inner().unwrap_or_else(|p| p.into_inner());
-        if inner.reason.is_some() || inner.extra.is_some() || inner.waiters.is_some() {
+        let mut node = unsafe { Box::from_raw(ptr.as_ptr()) };
+        // SAFETY: `inner` is taken exactly once, here, just before the node's
+        // memory goes (the rest of `Node` has nothing to drop by hand).
+        let inner = unsafe { ManuallyDrop::take(&mut node.inner) };
+        drop(node);
+        let inner = inner.into_inner().unwrap_or_else(|p| p.into_inner());
+        // The flags say whether user values may be inside (a custom reason;
+        // callbacks or wakers, which live in `extra`): only then are they
+        // kept to be dropped last.
+        let user = HAS_CALLBACKS | HAS_DEADLINE | LINKED | WAITERS;
+        if state & user != 0 || state & KIND_MASK == KIND_CUSTOM {
             leftovers.push(inner);
+        } else {
+            let Inner {
+                children,
+                reason,
+                extra,
+            } = inner;
+            drop(children);
+            // Both are `None` (the flags above are set whenever they are
+            // filled): nothing to drop, so skip their drop glue.
+            debug_assert!(reason.is_none() && extra.is_none());
+            std::mem::forget((reason, extra));
         }
+    }
+    if leftovers.is_empty() {
+        return;
     }
     let mut panics = FirstPanic::new();
     for inner in leftovers {
@@ -466,6 +491,14 @@ impl Deferred {
         self.done.push(node);
     }
 
+    /// Whether there is nothing at all to do (then it may be forgotten: its
+    /// reason is not a custom value whose `Drop` must run).
+    fn is_empty(&self) -> bool {
+        !self.has_user_code()
+            && self.done.is_empty()
+            && !matches!(self.reason, Some(CancelReason::Custom(_)))
+    }
+
     /// Whether running it would run user code (wakers or callbacks).
     pub(crate) fn has_user_code(&self) -> bool {
         !self.wakeups.is_empty() || !self.callbacks.is_empty()
@@ -480,7 +513,9 @@ impl Deferred {
     /// each even if an earlier one panicked. Returns the first panic.
     pub(crate) fn run(mut self) -> FirstPanic {
         let mut panics = FirstPanic::new();
-        std::mem::take(&mut self.wakeups).wake_all(&mut panics);
+        if !self.wakeups.is_empty() {
+            std::mem::take(&mut self.wakeups).wake_all(&mut panics);
+        }
         let reason = self.reason.take().unwrap_or(CancelReason::Cancelled);
         for node in std::mem::take(&mut self.callbacks) {
             node.run_callbacks(&reason, &mut panics);
@@ -489,7 +524,9 @@ impl Deferred {
         for node in std::mem::take(&mut self.done) {
             panics.run(|| drop(node));
         }
-        panics.run(|| drop(reason));
+        if matches!(reason, CancelReason::Custom(_)) {
+            panics.run(|| drop(reason));
+        }
         panics
     }
 }
@@ -590,7 +627,7 @@ impl Node {
             refs: AtomicUsize::new(1),
             parent,
             slot,
-            inner: Mutex::new(Inner::default()),
+            inner: ManuallyDrop::new(Mutex::new(Inner::default())),
         }
     }
 
@@ -638,9 +675,9 @@ impl Node {
         if let (Some(old), NewWaiter::Task(waker)) = (*key, waiter) {
             let mut inner = self.lock();
             if inner
-                .waiters
+                .extra
                 .as_mut()
-                .is_some_and(|list| list.will_wake(old, waker))
+                .is_some_and(|extra| extra.waiters.will_wake(old, waker))
             {
                 return if self.is_cancelled() { Err(()) } else { Ok(()) };
             }
@@ -654,8 +691,9 @@ impl Node {
             return Err(());
         }
         let replaced = inner
-            .waiters
+            .extra
             .get_or_insert_with(Default::default)
+            .waiters
             .put(key, waiter);
         drop(inner);
         // Dropping a waker is user code too: after unlocking.
@@ -666,15 +704,18 @@ impl Node {
     /// Withdraws a registration; `false` if a canceller had taken it out.
     fn unlisten(&self, key: Key) -> bool {
         let mut inner = self.lock();
-        let removed: Option<Waiter> = inner.waiters.as_mut().and_then(|list| list.remove(key));
+        let removed: Option<Waiter> = inner
+            .extra
+            .as_mut()
+            .and_then(|extra| extra.waiters.remove(key));
         drop(inner);
         removed.is_some()
     }
 
     /// Takes every registered waiter out, to be woken after unlocking.
     fn take_waiters(&self, inner: &mut Inner, into: &mut Wakeups) {
-        if let Some(list) = inner.waiters.as_mut() {
-            list.take_all(into);
+        if let Some(extra) = inner.extra.as_mut() {
+            extra.waiters.take_all(into);
         }
     }
 
@@ -778,8 +819,20 @@ impl Node {
     /// User code (wakers, callbacks) runs after every state transition is
     /// complete; its first panic is re-raised once all of it has run.
     pub(crate) fn cancel(node: &NodeRef, reason: CancelReason) -> bool {
+        // The common case, a leaf nobody waits on, owes no user code.
+        let kind = kind_of(&reason);
+        if kind != KIND_CUSTOM && node.state.load(Ordering::Relaxed) & (SLOW | WAITERS) == 0 {
+            match node.try_fast_quiet(kind) {
+                Some(won) => return won,
+                None => {} // a flag appeared meanwhile
+            }
+        }
         let (won, deferred) = Node::cancel_deferred(node, reason);
-        deferred.run().resume();
+        if deferred.is_empty() {
+            std::mem::forget(deferred);
+        } else {
+            deferred.run().resume();
+        }
         won
     }
 
@@ -832,6 +885,30 @@ impl Node {
             work.done.push(closing);
         }
         (true, Deferred::from_work(work, reason))
+    }
+
+    /// One CAS if the node is not cancelled and has no flag that would make
+    /// cancelling owe work (`SLOW` or `WAITERS`): `Some(won)`, else `None`.
+    #[inline]
+    fn try_fast_quiet(&self, kind: usize) -> Option<bool> {
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & CANCELLED != 0 {
+                return Some(false);
+            }
+            if state & (SLOW | WAITERS) != 0 {
+                return None;
+            }
+            match self.state.compare_exchange_weak(
+                state,
+                state | CANCELLED | kind,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(true),
+                Err(actual) => state = actual,
+            }
+        }
     }
 
     /// One CAS, if nothing forces the slow path.

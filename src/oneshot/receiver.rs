@@ -119,9 +119,7 @@ impl<T> Receiver<T> {
             detach: true,
         };
         // SAFETY: we were the live receiver; `self.block` no longer points at it.
-        if let Ok(taken) = unsafe { Block::release(block, RX, detach) } {
-            taken.finish();
-        }
+        let _ = unsafe { Block::release(block, RX, detach) };
         value.ok_or(RecvError)
     }
 
@@ -345,9 +343,7 @@ impl<T> Receiver<T> {
             detach: false,
         };
         // SAFETY: we are the live receiver and stay attached.
-        if let Ok(taken) = unsafe { Block::release(self.block, RX, close) } {
-            taken.finish();
-        }
+        let _ = unsafe { Block::release(self.block, RX, close) };
     }
 
     /// Returns `true` if receiving can no longer succeed: the sender was dropped
@@ -431,9 +427,7 @@ impl<T> Drop for Receiver<T> {
             detach: true,
         };
         // SAFETY: the receiver is going away and does not touch the block again.
-        if let Ok(taken) = unsafe { Block::release(self.block, RX, dropped) } {
-            taken.finish();
-        }
+        let _ = unsafe { Block::release(self.block, RX, dropped) };
     }
 }
 

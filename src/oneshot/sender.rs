@@ -106,10 +106,7 @@ impl<T> Sender<T> {
             // SAFETY: we are the live sender and never touch the block after a
             // successful detaching release.
             match unsafe { Block::release(block, TX, sent) } {
-                Ok(taken) => {
-                    taken.finish();
-                    return Ok(());
-                }
+                Ok(()) => return Ok(()),
                 // The receiver closed meanwhile; nothing was published, so the
                 // value is still ours.
                 // SAFETY: we wrote it above and `VALUE` was never set.
@@ -260,9 +257,7 @@ unsafe fn release_dropped<T>(block: NonNull<Block<T>>) {
         detach: true,
     };
     // SAFETY: forwarded caller contract; `fail_if` is empty so this cannot fail.
-    if let Ok(taken) = unsafe { Block::release(block, TX, dropped) } {
-        taken.finish();
-    }
+    let _ = unsafe { Block::release(block, TX, dropped) };
 }
 
 impl<T> Drop for Sender<T> {

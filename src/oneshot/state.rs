@@ -334,20 +334,17 @@ impl<T> Block<T> {
 
     /// Lets `side` go as `how` says (see the transition table).
     ///
-    /// Returns the other side's waiter, taken out of the block, for the caller to
-    /// wake (the block may already be freed by then). Returns `Err(())` without
-    /// changing anything if a `fail_if` bit is set.
+    /// A waiter taken out of the block is dealt with once the transition is
+    /// complete (the block may already be freed by then): the other side's is
+    /// woken, our own dropped. Returns `Err(())` without changing anything if
+    /// a `fail_if` bit is set.
     ///
     /// # Safety
     /// `this` is a live block and the caller is the handle of `side`. If
     /// `how.detach`, the handle must not touch the block afterwards: it may be
     /// freed by the time this returns.
     #[inline(always)] // so that `side` and `how` fold into straight-line code
-    pub(crate) unsafe fn release(
-        this: NonNull<Self>,
-        side: Side,
-        how: Release,
-    ) -> Result<Taken, ()> {
+    pub(crate) unsafe fn release(this: NonNull<Self>, side: Side, how: Release) -> Result<(), ()> {
         // SAFETY: live block; this reference is not used after our `done` bit is
         // published (the other side may free the block from then on).
         let block = unsafe { this.as_ref() };
@@ -360,12 +357,12 @@ impl<T> Block<T> {
             Plan::Free => {
                 // SAFETY: the other side is gone: the block is ours alone.
                 unsafe { Self::free(this, state & !how.clear) };
-                return Ok(Taken::NONE);
+                return Ok(());
             }
             Plan::Cas { new, taken: 0 } => {
                 if block.cas(state, new).is_ok() {
                     // Nothing taken, and the other side was not done: it frees.
-                    return Ok(Taken::NONE);
+                    return Ok(());
                 }
             }
             Plan::Cas { .. } => {}
@@ -381,7 +378,7 @@ impl<T> Block<T> {
     /// As for [`release`](Block::release).
     #[cold]
     #[inline(never)]
-    unsafe fn release_slow(this: NonNull<Self>, side: Side, how: Release) -> Result<Taken, ()> {
+    unsafe fn release_slow(this: NonNull<Self>, side: Side, how: Release) -> Result<(), ()> {
         let other = side.other();
         // SAFETY: as in `release`.
         let block = unsafe { this.as_ref() };
@@ -392,7 +389,7 @@ impl<T> Block<T> {
                 Plan::Free => {
                     // SAFETY: the other side is gone for good: the block is ours.
                     unsafe { Self::free(this, state & !how.clear) };
-                    return Ok(Taken::NONE);
+                    return Ok(());
                 }
                 Plan::Cas { new, .. } => match block.cas(state, new) {
                     Ok(_) => break (state, new),
@@ -415,11 +412,13 @@ impl<T> Block<T> {
             }
         }
         // Both waiters are out of the block and every transition is done:
-        // the caller wakes the other side's and drops ours (user code).
-        Ok(Taken {
+        // now the user code, wake theirs and drop ours.
+        Taken {
             wake: other_waiter,
             drop: own_waiter,
-        })
+        }
+        .finish();
+        Ok(())
     }
 
     /// Frees the block, dropping what `state` says is still inside.
@@ -434,6 +433,26 @@ impl<T> Block<T> {
     /// `state` is its final state.
     #[inline]
     pub(crate) unsafe fn free(this: NonNull<Self>, state: usize) {
+        if state & (RX_WAITING | TX_WAITING) == 0 {
+            // No waiter inside (the common case): the memory, then the value.
+            // SAFETY: allocated by `alloc` with `Box`; nobody else can reach it.
+            let block = unsafe { Box::from_raw(this.as_ptr()) };
+            // SAFETY: `VALUE` says the slot holds a value nobody took.
+            let value = (state & VALUE != 0).then(|| unsafe { block.read_value() });
+            drop(block);
+            drop(value);
+        } else {
+            // SAFETY: forwarded contract.
+            unsafe { Self::free_with_contents(this, state) };
+        }
+    }
+
+    /// [`free`](Block::free) when a waiter is still inside.
+    ///
+    /// # Safety
+    /// As for [`free`](Block::free).
+    #[inline(never)]
+    unsafe fn free_with_contents(this: NonNull<Self>, state: usize) {
         // SAFETY: allocated by `alloc` with `Box`; nobody else can reach it.
         let block = unsafe { Box::from_raw(this.as_ptr()) };
         // SAFETY (all three): the bits say the slots hold values nobody took.
@@ -457,27 +476,30 @@ impl<T> Block<T> {
 /// the releasing side's own, to drop. Both are user code, run after every
 /// transition is complete and outside the block (which may be freed).
 #[must_use = "the other side's waiter must be woken"]
-pub(crate) struct Taken {
+struct Taken {
     wake: Option<Waiter>,
     drop: Option<Waiter>,
 }
 
 impl Taken {
-    /// Nothing taken.
-    pub(crate) const NONE: Taken = Taken {
-        wake: None,
-        drop: None,
-    };
-
     /// Wakes the other side, then drops our own waiter. With `std` each runs
     /// even if the other panics, and the first panic propagates; without it
     /// a panicking wake drops our waiter while unwinding.
-    #[inline]
-    pub(crate) fn finish(self) {
-        if self.wake.is_none() && self.drop.is_none() {
-            return;
+    #[inline(always)]
+    fn finish(self) {
+        match self {
+            Taken {
+                wake: None,
+                drop: None,
+            } => {}
+            // The common case: one waker to wake, nothing after it that a
+            // panic could skip.
+            Taken {
+                wake: Some(waiter),
+                drop: None,
+            } => waiter.wake(),
+            taken => taken.finish_with(None::<()>, None),
         }
-        self.finish_with(None::<()>, None);
     }
 
     #[cold]
