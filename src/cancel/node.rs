@@ -822,9 +822,9 @@ impl Node {
         // The common case, a leaf nobody waits on, owes no user code.
         let kind = kind_of(&reason);
         if kind != KIND_CUSTOM && node.state.load(Ordering::Relaxed) & (SLOW | WAITERS) == 0 {
-            match node.try_fast_quiet(kind) {
-                Some(won) => return won,
-                None => {} // a flag appeared meanwhile
+            // (`None`: a flag appeared meanwhile; take the general path.)
+            if let Some(won) = node.try_fast_quiet(kind) {
+                return won;
             }
         }
         let (won, deferred) = Node::cancel_deferred(node, reason);
