@@ -53,7 +53,11 @@ fn registration_racing_cancel_is_woken_or_sees_cancelled() {
         if first.is_pending() {
             // Registered before the cancel: it must have been woken.
             assert_eq!(count.0.load(Ordering::SeqCst), 1);
-            assert!(fut.as_mut().poll(&mut Context::from_waker(&waker)).is_ready());
+            assert!(
+                fut.as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_ready()
+            );
         }
     });
 }
@@ -64,7 +68,11 @@ fn dropping_a_registered_future_racing_cancel_is_safe() {
         let token = CancellationToken::new();
         let (count, waker) = counting();
         let mut fut = Box::pin(token.clone().cancelled_owned());
-        assert!(fut.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        assert!(
+            fut.as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
         let dropper = thread::spawn(move || drop(fut));
         token.cancel();
         dropper.join().unwrap();
@@ -88,7 +96,11 @@ fn drain_registration_racing_the_last_guard_drop_is_woken() {
         if first.is_pending() {
             assert_eq!(count.0.load(Ordering::SeqCst), 1);
         }
-        assert!(Pin::new(&mut drain).poll(&mut Context::from_waker(&waker)).is_ready());
+        assert!(
+            Pin::new(&mut drain)
+                .poll(&mut Context::from_waker(&waker))
+                .is_ready()
+        );
     });
 }
 

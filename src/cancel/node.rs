@@ -163,14 +163,10 @@ struct Inner {
     extra: Option<Box<Extra>>,
 }
 
+/// What only some tokens need, allocated on first use (by a waiter, a
+/// deadline, an extra parent or a callback).
 #[derive(Default)]
 struct Extra {
-    callbacks: VecDeque<(u64, Callback)>,
-    next_id: u64,
-    /// The callback being run right now, and by which thread.
-    running: Option<(u64, ThreadId)>,
-    /// Threads waiting (in `unregister`) for `running` to finish.
-    done_waiters: WaitList,
     /// Tasks and threads waiting for `CANCELLED`.
     waiters: WaitList,
     deadline: Option<Instant>,
@@ -178,6 +174,34 @@ struct Extra {
     /// Extra parents of an `any_of` token, with our slot in each; this node
     /// holds one count of each.
     links: Vec<(NonNull<Node>, usize)>,
+    /// The `on_cancel` machinery, allocated by the first callback.
+    hooks: Option<Box<Hooks>>,
+}
+
+/// Registered `on_cancel` callbacks.
+#[derive(Default)]
+struct Hooks {
+    callbacks: VecDeque<(u64, Callback)>,
+    next_id: u64,
+    /// The callback being run right now, and by which thread.
+    running: Option<(u64, ThreadId)>,
+    /// Threads waiting (in `unregister`) for `running` to finish.
+    done_waiters: WaitList,
+}
+
+impl Inner {
+    /// The callback machinery, if any callback was ever registered.
+    fn hooks(&mut self) -> Option<&mut Hooks> {
+        self.extra.as_mut()?.hooks.as_deref_mut()
+    }
+
+    /// The callback machinery, allocated if needed.
+    fn hooks_or_new(&mut self) -> &mut Hooks {
+        self.extra
+            .get_or_insert_with(Default::default)
+            .hooks
+            .get_or_insert_with(Default::default)
+    }
 }
 
 #[cfg(not(loom))]
@@ -581,7 +605,11 @@ struct CallbackDone<'a> {
 impl CallbackDone<'_> {
     /// Whether callback `id` is no longer running on another thread.
     fn done(&self, inner: &Inner) -> bool {
-        let running = inner.extra.as_ref().and_then(|extra| extra.running);
+        let running = inner
+            .extra
+            .as_ref()
+            .and_then(|extra| extra.hooks.as_ref())
+            .and_then(|hooks| hooks.running);
         !matches!(running, Some((id, thread)) if id == self.id && thread != current_thread_id())
     }
 }
@@ -591,7 +619,8 @@ impl Event for CallbackDone<'_> {
     type Key = Key;
 
     fn check(&self) -> Option<()> {
-        self.done(&self.node.lock()).then_some(())
+        let inner = self.node.lock();
+        self.done(&inner).then_some(())
     }
 
     fn listen(&self, key: &mut Option<Key>, waiter: NewWaiter<'_>) -> Result<(), ()> {
@@ -602,8 +631,7 @@ impl Event for CallbackDone<'_> {
             drop(waiter);
             return Err(());
         }
-        let extra = inner.extra.get_or_insert_with(Default::default);
-        let replaced = extra.done_waiters.put(key, waiter);
+        let replaced = inner.hooks_or_new().done_waiters.put(key, waiter);
         drop(inner);
         drop(replaced);
         Ok(())
@@ -612,9 +640,8 @@ impl Event for CallbackDone<'_> {
     fn unlisten(&self, key: Key) -> bool {
         let mut inner = self.node.lock();
         let removed = inner
-            .extra
-            .as_mut()
-            .and_then(|extra| extra.done_waiters.remove(key));
+            .hooks()
+            .and_then(|hooks| hooks.done_waiters.remove(key));
         drop(inner);
         removed.is_some()
     }
@@ -1029,21 +1056,21 @@ impl Node {
     fn run_callbacks(&self, reason: &CancelReason, panics: &mut FirstPanic) {
         loop {
             let mut inner = self.lock();
-            let Some(extra) = inner.extra.as_mut() else {
+            let Some(hooks) = inner.hooks() else {
                 break;
             };
-            let Some((id, callback)) = extra.callbacks.pop_front() else {
+            let Some((id, callback)) = hooks.callbacks.pop_front() else {
                 break;
             };
-            extra.running = Some((id, current_thread_id()));
+            hooks.running = Some((id, current_thread_id()));
             drop(inner);
             panics.run(move || callback(reason));
             let mut wakeups = Wakeups::new();
             let mut inner = self.lock();
-            if let Some(extra) = inner.extra.as_mut() {
-                extra.running = None;
+            if let Some(hooks) = inner.hooks() {
+                hooks.running = None;
                 // Wake a `CancelCallback` drop waiting for this one to finish.
-                extra.done_waiters.take_all(&mut wakeups);
+                hooks.done_waiters.take_all(&mut wakeups);
             }
             drop(inner);
             wakeups.wake_all(panics);
@@ -1061,10 +1088,10 @@ impl Node {
             callback(&reason);
             return Registered::RanNow;
         }
-        let extra = inner.extra.get_or_insert_with(Default::default);
-        let id = extra.next_id;
-        extra.next_id += 1;
-        extra.callbacks.push_back((id, callback));
+        let hooks = inner.hooks_or_new();
+        let id = hooks.next_id;
+        hooks.next_id += 1;
+        hooks.callbacks.push_back((id, callback));
         Registered::Stored(id)
     }
 
@@ -1072,11 +1099,11 @@ impl Node {
     /// started. If it is running on another thread, waits until it returns.
     pub(crate) fn unregister(&self, id: u64) -> bool {
         let mut inner = self.lock();
-        let Some(extra) = inner.extra.as_mut() else {
+        let Some(hooks) = inner.hooks() else {
             return false;
         };
-        if let Some(pos) = extra.callbacks.iter().position(|(i, _)| *i == id) {
-            let removed = extra.callbacks.remove(pos);
+        if let Some(pos) = hooks.callbacks.iter().position(|(i, _)| *i == id) {
+            let removed = hooks.callbacks.remove(pos);
             drop(inner);
             drop(removed);
             return true;
