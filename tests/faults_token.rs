@@ -241,6 +241,7 @@ fn on_cancel_callback_sees_its_token_and_cancelled_ancestors_cancelled() {
 
 /// A deadline's callbacks (run by the timer) see the whole tree cancelled too.
 #[test]
+#[cfg_attr(miri, ignore = "starts the timer thread, which outlives the test")]
 fn deadline_callback_sees_its_token_and_ancestors_cancelled() {
     isolated(|| {
         within("deadline callback", || {
@@ -716,6 +717,7 @@ fn panicking_reason_drop_in_a_losing_cancel_leaves_the_tree_cancelled() {
 /// A deadline whose callback and waker panic (on the timer thread) does not
 /// stop the other callbacks, waiters or later deadlines.
 #[test]
+#[cfg_attr(miri, ignore = "starts the timer thread, which outlives the test")]
 fn panicking_deadline_callback_and_waker_do_not_stop_the_timer() {
     isolated(|| {
         within("panicking deadline", || {

@@ -40,7 +40,7 @@ use super::{RunUntilCancelled, RunUntilCancelledOwned};
 /// let root = CancellationToken::new();
 /// let worker = root.child_token();
 /// let handle = std::thread::spawn(move || {
-///     worker.wait(); // blocks until cancelled, without spinning
+///     worker.wait(); // blocks until cancelled (parks the thread)
 ///     worker.reason()
 /// });
 /// root.cancel_with(CancelReason::custom("shutting down"));
@@ -259,7 +259,8 @@ impl CancellationToken {
     }
 
     /// Blocks the calling thread until the token is cancelled. Parks the
-    /// thread (no busy-spin); returns at once if already cancelled.
+    /// thread after a short, bounded hand-off phase (never an unbounded
+    /// spin); returns at once if already cancelled.
     ///
     /// Blocking: do not call it on an async executor's thread; await
     /// [`cancelled`](Self::cancelled) there instead.

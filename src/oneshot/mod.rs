@@ -2,10 +2,12 @@
 //! other.
 //!
 //! [`channel`] makes one heap allocation holding one atomic state word, the
-//! value slot and a waiter slot for each side. From then on nothing allocates,
-//! nothing takes a lock and nothing spins: each side changes the state with one
+//! value slot and a waiter slot for each side. From then on nothing allocates
+//! and nothing takes a lock: each side changes the state with one
 //! compare-and-swap (two when it has someone to wake), and whichever side
-//! finishes last frees the block. The transitions are documented as a table in
+//! finishes last frees the block. A blocking receive stays runnable for a
+//! short, bounded, adaptive phase before it parks (see the README's
+//! performance section); nothing ever spins unboundedly. The transitions are documented as a table in
 //! the source of `oneshot/state.rs`.
 //!
 //! Both ends work from plain threads and from any executor, in any mix:
