@@ -114,7 +114,11 @@ pub(crate) const LOST_CPU: Duration = Duration::from_micros(3);
 /// Waits that park at once after a phase lost the CPU (doubling, up to
 /// [`MAX_SKIP`], while phases keep losing it).
 const MIN_SKIP: u32 = 16;
-/// Most waits that park at once before the next phase probes again.
+/// Most waits that park at once before the next phase probes again. Where the
+/// CPU really is shared a probe can cost over a hundred microseconds (the
+/// phase holds the CPU until the scheduler preempts it), so probes must be
+/// rare there; a misread (a hiccup of the hypervisor during a phase) is
+/// forgotten at the next clean hand-off.
 const MAX_SKIP: u32 = 1024;
 
 /// One thread's hand-off history.
