@@ -408,28 +408,31 @@ unsafe fn free(ptr: NonNull<Node>) {
         // SAFETY: no link reaches the node any more and `refs` is 0: this
         // thread owns it.
         let mut node = unsafe { Box::from_raw(ptr.as_ptr()) };
+        // The flags say what may be inside `inner`: user values (a custom
+        // reason; callbacks or wakers, which live in `extra`) and children.
+        let user = HAS_CALLBACKS | HAS_DEADLINE | LINKED | WAITERS;
+        let custom = state & KIND_MASK == KIND_CUSTOM;
+        if state & (user | HAS_CHILDREN) == 0
+            && !custom
+            && cfg!(all(not(loom), target_os = "linux"))
+        {
+            // Nothing inside (the common case): only the memory goes. The
+            // mutex is not dropped: on Linux it is a futex word that holds
+            // no resource, so skipping its drop frees exactly the same.
+            drop(node);
+            continue;
+        }
         // SAFETY: `inner` is taken exactly once, here, just before the node's
         // memory goes (the rest of `Node` has nothing to drop by hand).
         let inner = unsafe { ManuallyDrop::take(&mut node.inner) };
         drop(node);
         let inner = inner.into_inner().unwrap_or_else(|p| p.into_inner());
-        // The flags say whether user values may be inside (a custom reason;
-        // callbacks or wakers, which live in `extra`): only then are they
-        // kept to be dropped last.
-        let user = HAS_CALLBACKS | HAS_DEADLINE | LINKED | WAITERS;
-        if state & user != 0 || state & KIND_MASK == KIND_CUSTOM {
+        if state & user != 0 || custom {
+            // Kept to be dropped last.
             leftovers.push(inner);
         } else {
-            let Inner {
-                children,
-                reason,
-                extra,
-            } = inner;
-            drop(children);
-            // Both are `None` (the flags above are set whenever they are
-            // filled): nothing to drop, so skip their drop glue.
-            debug_assert!(reason.is_none() && extra.is_none());
-            std::mem::forget((reason, extra));
+            // Only children (pointers, no user values).
+            drop(inner);
         }
     }
     if leftovers.is_empty() {
@@ -848,8 +851,8 @@ impl Node {
     pub(crate) fn cancel(node: &NodeRef, reason: CancelReason) -> bool {
         // The common case, a leaf nobody waits on, owes no user code.
         let kind = kind_of(&reason);
-        if kind != KIND_CUSTOM && node.state.load(Ordering::Relaxed) & (SLOW | WAITERS) == 0 {
-            // (`None`: a flag appeared meanwhile; take the general path.)
+        if kind != KIND_CUSTOM {
+            // (`None`: a flag asks for more work; take the general path.)
             if let Some(won) = node.try_fast_quiet(kind) {
                 return won;
             }
