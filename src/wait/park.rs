@@ -22,15 +22,16 @@
 //! at once hands the CPU over soonest. [`Handoff`] tells the two apart, per
 //! thread, from how its recent phases ended:
 //!
-//! | what the last phase saw | next |
-//! |-------------------------|------|
-//! | the answer, and no round lost the CPU | budget doubles (up to [`MAX_ROUNDS`]) |
+//! | what the last wait saw | next |
+//! |-----------------------|------|
+//! | the answer during the phase, and no round lost the CPU | the phase stays (or goes back to) [`MAX_PHASE`] long |
 //! | the answer, right after a round that lost the CPU (took over [`LOST_CPU`]: preempted, or its yield ran another thread) | the answer came from a thread that needed this CPU: the next 16 waits park at once (32, 64 … up to [`MAX_SKIP`] while that repeats), then a phase probes again |
-//! | no answer before [`MAX_PHASE`] (or the deadline) | budget halves (down to [`MIN_ROUNDS`]); the thread parks |
+//! | no answer during the phase; parked; the answer came within [`SHORT_WAIT_END`] of the phase's start | the answer was only a little late (mostly the other side's own wake-up): the phase stays [`MAX_PHASE`] long, and the skip length starts over |
+//! | no answer during the phase, and a long wait (or a timeout) | the phase halves (down to [`MIN_PHASE`]): events this far apart are not worth staying awake for |
 //!
-//! A round is a few `spin_loop` hints (the first two rounds, several CPUs
-//! only: 4 and 8 hints) or one `yield_now`. The phase never runs longer than
-//! [`MAX_PHASE`] nor past the wait's deadline.
+//! A round is a few `spin_loop` hints (the first eight rounds, several CPUs
+//! only: 4, 8, 16, then 32 hints) or one `yield_now`. The phase never runs
+//! longer than [`MAX_PHASE`] nor past the wait's deadline.
 //!
 //! Measured on a 2-vCPU KVM guest, blocking round trip (a worker thread
 //! answers, the caller blocks in `recv`), ripcord's time ÷ the fastest peer's
@@ -41,12 +42,15 @@
 //! | policy | apart | together | oversubscribed |
 //! |--------|-------|----------|----------------|
 //! | park at once (ripcord 0.1) | 3.07 | 1.02 | 1.37 |
-//! | spin 4 rounds + yields, budget by success only | 0.89 | 2.17 | 1.70 |
-//! | yields only, budget by success only | 0.75 | 2.17 | 1.71 |
-//! | **this policy** | 0.99–1.03 | 1.01–1.03 | 0.97–1.03 |
+//! | spin 4 rounds + yields ≤ 40 µs, budget by success only | 0.89 | 2.17 | 1.70 |
+//! | yields only ≤ 40 µs, budget by success only | 0.75 | 2.17 | 1.71 |
+//! | + lost-CPU detection, budget halved by every failed phase | 0.96–3.50 (bistable) | 1.01–1.03 | 0.97–1.25 |
+//! | **this policy** (+ phase length by how the wait ended, 100 µs) | 0.85–0.98 | 1.01 | 0.99–1.55 |
 //!
-//! (The "apart" row swings by ±0.3 between runs: it is dominated by how fast
-//! the hypervisor brings the worker's vCPU back.)
+//! The bistable row: on a VM, once both vCPUs halt between round trips, the
+//! worker's wake-up takes longer than a 40 µs phase, every phase failed, the
+//! budget collapsed and both sides kept parking; keeping the phase long while
+//! waits stay short lets the round trip fall back into the fast regime.
 
 use core::cell::Cell;
 use std::time::{Duration, Instant};
@@ -96,16 +100,19 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
     }
 }
 
-/// Fewest rounds a hand-off phase ever gets.
-pub(crate) const MIN_ROUNDS: u32 = 2;
-/// Most rounds a hand-off phase ever gets.
-pub(crate) const MAX_ROUNDS: u32 = 256;
-/// Rounds a thread starts with.
-const START_ROUNDS: u32 = 32;
-/// Longest a hand-off phase runs, whatever its budget.
-pub(crate) const MAX_PHASE: Duration = Duration::from_micros(40);
-/// Rounds that use spin hints instead of a yield (several CPUs only).
-const SPIN_ROUNDS: u32 = 2;
+/// Shortest a hand-off phase ever gets (after waits that were long).
+pub(crate) const MIN_PHASE: Duration = Duration::from_micros(2);
+/// Longest a hand-off phase runs (after hand-offs that succeeded, or waits
+/// that were short anyway).
+pub(crate) const MAX_PHASE: Duration = Duration::from_micros(100);
+/// A wait that parked and still ended within this long counts as short: the
+/// answer was only a little late, so the phase keeps its full length (a wait
+/// that long is mostly the other side's wake-up, which a longer phase avoids).
+const SHORT_WAIT_END: Duration = Duration::from_micros(250);
+/// Rounds that use spin hints instead of a yield (several CPUs only): 4, 8,
+/// 16, then 32 hints each, so that no round is long enough to look like a
+/// lost CPU (32 hints take about 1 µs).
+const SPIN_ROUNDS: u32 = 8;
 /// A round that takes longer than this lost the CPU: the thread was
 /// preempted, or its yield ran another thread. Either way another thread
 /// wanted this CPU, and the answer may be coming from that very thread, which
@@ -124,8 +131,8 @@ const MAX_SKIP: u32 = 1024;
 /// One thread's hand-off history.
 #[derive(Clone, Copy)]
 struct History {
-    /// Rounds the next phase may run.
-    budget: u32,
+    /// How long the next phase may run, in microseconds.
+    phase_us: u32,
     /// Waits left that park at once.
     skip: u32,
     /// What `skip` is set to the next time a phase loses the CPU.
@@ -135,7 +142,7 @@ struct History {
 #[cfg(not(loom))]
 std::thread_local! {
     static HISTORY: Cell<History> = const {
-        Cell::new(History { budget: START_ROUNDS, skip: 0, skip_next: MIN_SKIP })
+        Cell::new(History { phase_us: MAX_PHASE.as_micros() as u32, skip: 0, skip_next: MIN_SKIP })
     };
 }
 
@@ -159,63 +166,97 @@ fn several_cpus() -> bool {
 /// parks (see the module docs).
 pub(crate) struct Handoff;
 
+/// A wait whose hand-off phase found no answer (the thread goes on to park):
+/// how it ends tunes the next phase's length.
+#[must_use = "report how the wait ended"]
+pub(crate) struct Parked {
+    /// When the phase started; `None` if there was no phase.
+    #[cfg(not(loom))]
+    start: Option<Instant>,
+}
+
+impl Parked {
+    /// The wait is over (`answered`: the event happened; otherwise it timed
+    /// out). A wait that ended soon after its phase keeps the phase long; a
+    /// long wait halves it.
+    pub(crate) fn ended(self, answered: bool) {
+        #[cfg(not(loom))]
+        if let Some(start) = self.start {
+            let short = answered && start.elapsed() <= SHORT_WAIT_END;
+            HISTORY.with(|h| {
+                let mut history = h.get();
+                history.phase_us = if short {
+                    MAX_PHASE.as_micros() as u32
+                } else {
+                    (history.phase_us / 2).max(MIN_PHASE.as_micros() as u32)
+                };
+                h.set(history);
+            });
+        }
+        #[cfg(loom)]
+        let _ = answered;
+    }
+}
+
 impl Handoff {
     /// Looks at `check` for a short, bounded while, staying runnable.
-    /// Returns its answer if it came; `None` means "park now". Records the
-    /// outcome in this thread's history.
+    /// Returns its answer if it came; otherwise the thread parks, and reports
+    /// how the wait ended through the returned [`Parked`].
     #[cfg(not(loom))]
     pub(crate) fn run<R>(
         mut check: impl FnMut() -> Option<R>,
         deadline: Option<Instant>,
-    ) -> Option<R> {
+    ) -> Result<R, Parked> {
         let mut history = HISTORY.with(Cell::get);
         if history.skip > 0 {
             history.skip -= 1;
             HISTORY.with(|h| h.set(history));
-            return None;
+            return Err(Parked { start: None });
         }
         let spin = several_cpus();
         let start = Instant::now();
+        let phase = Duration::from_micros(u64::from(history.phase_us));
         let end = match deadline {
-            Some(deadline) => deadline.min(start + MAX_PHASE),
-            None => start + MAX_PHASE,
+            Some(deadline) => deadline.min(start + phase),
+            None => start + phase,
         };
         let mut before = start;
-        let mut answer = None;
-        let mut shared = false;
-        for round in 0..history.budget {
+        let mut round = 0;
+        loop {
             if spin && round < SPIN_ROUNDS {
-                for _ in 0..(4 << round) {
+                for _ in 0..(4 << round.min(3)) {
                     core::hint::spin_loop();
                 }
             } else {
                 std::thread::yield_now();
             }
-            answer = check();
+            round += 1;
+            let answer = check();
             let now = Instant::now();
-            if answer.is_some() {
-                // It came while this thread was off the CPU: the answering
-                // thread needed this very CPU, and parking would have handed
-                // it over sooner.
-                shared = now.saturating_duration_since(before) > LOST_CPU;
-                break;
+            if let Some(answer) = answer {
+                if now.saturating_duration_since(before) > LOST_CPU {
+                    // It came while this thread was off the CPU: the
+                    // answering thread needed this very CPU, and parking
+                    // would have handed it over sooner.
+                    history.skip = history.skip_next;
+                    history.skip_next = (history.skip_next * 2).min(MAX_SKIP);
+                } else {
+                    history.phase_us = MAX_PHASE.as_micros() as u32;
+                    history.skip_next = MIN_SKIP;
+                }
+                HISTORY.with(|h| h.set(history));
+                return Ok(answer);
             }
             if now >= end {
-                break;
+                // No answer while this thread held its CPU: whoever answers
+                // runs elsewhere, so an earlier "shared" was a misread (a
+                // hypervisor hiccup): start the skip length over.
+                history.skip_next = MIN_SKIP;
+                HISTORY.with(|h| h.set(history));
+                return Err(Parked { start: Some(start) });
             }
             before = now;
         }
-        if shared {
-            history.skip = history.skip_next;
-            history.skip_next = (history.skip_next * 2).min(MAX_SKIP);
-        } else if answer.is_some() {
-            history.budget = (history.budget * 2).min(MAX_ROUNDS);
-            history.skip_next = MIN_SKIP;
-        } else {
-            history.budget = (history.budget / 2).max(MIN_ROUNDS);
-        }
-        HISTORY.with(|h| h.set(history));
-        answer
     }
 
     /// Under loom the phase is skipped: the model explores the
@@ -224,7 +265,7 @@ impl Handoff {
     pub(crate) fn run<R>(
         _check: impl FnMut() -> Option<R>,
         _deadline: Option<Instant>,
-    ) -> Option<R> {
-        None
+    ) -> Result<R, Parked> {
+        Err(Parked {})
     }
 }

@@ -81,17 +81,21 @@ pub(crate) fn block_on<E: Event>(
     if let Some(answer) = event.check() {
         return Some(answer);
     }
-    if let Some(answer) = Handoff::run(|| event.check(), deadline) {
-        return Some(answer);
-    }
+    let parked = match Handoff::run(|| event.check(), deadline) {
+        Ok(answer) => return Some(answer),
+        Err(parked) => parked,
+    };
     // 2. listen, 3. check again (inside `listen`)
     let mut key = None;
     if let Err(answer) = event.listen(&mut key, NewWaiter::Thread) {
+        parked.ended(true);
         return Some(answer);
     }
     let Some(key) = key else {
         // `listen` registers or answers: nothing to wait for otherwise.
-        return event.check();
+        let answer = event.check();
+        parked.ended(answer.is_some());
+        return answer;
     };
     // 4. wait
     loop {
@@ -100,6 +104,7 @@ pub(crate) fn block_on<E: Event>(
             // A notifier usually took the waiter out already; if not (the
             // check raced it), withdraw it so nothing stays registered.
             event.unlisten(key);
+            parked.ended(true);
             return Some(answer);
         }
         if !in_time {
@@ -116,6 +121,7 @@ pub(crate) fn block_on<E: Event>(
             }
             #[cfg(not(loom))]
             let _ = withdrawn;
+            parked.ended(answer.is_some());
             return answer;
         }
     }
