@@ -305,6 +305,16 @@ fn losing_reason_is_dropped_only_after_the_token_reports_cancelled() {
     });
 }
 
+/// Runs `scenario` once per kind of waiting future, each in its own checked
+/// scenario, in a process of its own.
+fn for_each_kind(what: &str, scenario: fn(Kind)) {
+    isolated(|| {
+        for kind in KINDS {
+            within(&format!("{kind:?}: {what}"), move || scenario(kind));
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------
 // 2. Panicking user code
 // ---------------------------------------------------------------------------
@@ -416,25 +426,16 @@ fn panicking_wake_on_leaf(kind: Kind, threads: bool) {
 /// returns normally.
 #[test]
 fn panicking_wake_still_wakes_other_waiters_and_reraises() {
-    isolated(|| {
-        for kind in KINDS {
-            within(&format!("{kind:?}: panicking wake in a tree"), move || {
-                panicking_wake_in_tree(kind, true)
-            });
-        }
+    for_each_kind("panicking wake in a tree", |kind| {
+        panicking_wake_in_tree(kind, true)
     });
 }
 
 /// The same on a token without children or callbacks (the lock-free path).
 #[test]
 fn panicking_wake_on_a_lone_token_still_wakes_other_waiters_and_reraises() {
-    isolated(|| {
-        for kind in KINDS {
-            within(
-                &format!("{kind:?}: panicking wake on a lone token"),
-                move || panicking_wake_on_leaf(kind, true),
-            );
-        }
+    for_each_kind("panicking wake on a lone token", |kind| {
+        panicking_wake_on_leaf(kind, true)
     });
 }
 
@@ -465,13 +466,7 @@ fn panicking_waker_clone(kind: Kind) {
 /// token and the future usable.
 #[test]
 fn panicking_waker_clone_in_poll_leaves_the_token_usable() {
-    isolated(|| {
-        for kind in KINDS {
-            within(&format!("{kind:?}: panicking clone"), move || {
-                panicking_waker_clone(kind)
-            });
-        }
-    });
+    for_each_kind("panicking clone", panicking_waker_clone);
 }
 
 fn panicking_waker_drop_in_cancel(kind: Kind, threads: bool) {
@@ -504,12 +499,8 @@ fn panicking_waker_drop_in_cancel(kind: Kind, threads: bool) {
 /// is still woken and the tree is cancelled.
 #[test]
 fn panicking_waker_drop_in_cancel_still_wakes_other_waiters() {
-    isolated(|| {
-        for kind in KINDS {
-            within(&format!("{kind:?}: panicking waker drop"), move || {
-                panicking_waker_drop_in_cancel(kind, true)
-            });
-        }
+    for_each_kind("panicking waker drop", |kind| {
+        panicking_waker_drop_in_cancel(kind, true)
     });
 }
 
@@ -542,13 +533,8 @@ fn panicking_waker_drop_with_future(kind: Kind, threads: bool) {
 /// token usable: later waiters are woken by the cancel.
 #[test]
 fn panicking_waker_drop_when_the_future_is_dropped_leaves_the_token_usable() {
-    isolated(|| {
-        for kind in KINDS {
-            within(
-                &format!("{kind:?}: panicking drop with the future"),
-                move || panicking_waker_drop_with_future(kind, true),
-            );
-        }
+    for_each_kind("panicking drop with the future", |kind| {
+        panicking_waker_drop_with_future(kind, true)
     });
 }
 
@@ -878,13 +864,7 @@ fn waker_cancels_again(kind: Kind) {
 /// cancelled, and on an ancestor, from inside `wake()`: no deadlock.
 #[test]
 fn waker_cancelling_its_token_or_its_parent_does_not_deadlock() {
-    isolated(|| {
-        for kind in KINDS {
-            within(&format!("{kind:?}: waker cancels again"), move || {
-                waker_cancels_again(kind)
-            });
-        }
-    });
+    for_each_kind("waker cancels again", waker_cancels_again);
 }
 
 fn waker_registers_callbacks() {

@@ -929,6 +929,10 @@ impl Node {
             if state & (SLOW | WAITERS) != 0 {
                 return None;
             }
+            // ORDERING: `Release` publishes the cancellation (and everything
+            // the canceller did before it) to `is_cancelled`'s `Acquire`;
+            // `Acquire` pairs with the RMW that set a flag, so a flag set
+            // first is seen here (the CAS then fails and we retry).
             match self.state.compare_exchange_weak(
                 state,
                 state | CANCELLED | kind,
