@@ -184,3 +184,31 @@ impl<V: fmt::Display + fmt::Debug + Send + Sync + 'static> ReasonValue for V {
         self
     }
 }
+
+/// A custom reason from a message.
+///
+/// ```
+/// use ripcord::CancelReason;
+/// let reason = CancelReason::from("shutting down");
+/// assert_eq!(reason.to_string(), "shutting down");
+/// assert_eq!(reason.downcast_ref::<&str>(), Some(&"shutting down"));
+/// ```
+impl From<&'static str> for CancelReason {
+    fn from(message: &'static str) -> Self {
+        CancelReason::custom(message)
+    }
+}
+
+/// A custom reason from a message.
+///
+/// ```
+/// use ripcord::{CancelReason, CancellationToken};
+/// let token = CancellationToken::new();
+/// token.cancel_with(format!("request {} timed out", 7).into());
+/// assert_eq!(token.reason().unwrap().to_string(), "request 7 timed out");
+/// ```
+impl From<String> for CancelReason {
+    fn from(message: String) -> Self {
+        CancelReason::custom(message)
+    }
+}

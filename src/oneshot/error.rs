@@ -101,6 +101,29 @@ impl fmt::Display for TryRecvError {
 
 impl core::error::Error for TryRecvError {}
 
+impl TryRecvError {
+    /// Whether no value has arrived yet (the sender may still send one).
+    ///
+    /// ```
+    /// let (_tx, mut rx) = ripcord::oneshot::channel::<u8>();
+    /// assert!(rx.try_recv().unwrap_err().is_empty());
+    /// ```
+    pub const fn is_empty(&self) -> bool {
+        matches!(self, TryRecvError::Empty)
+    }
+
+    /// Whether no value will ever arrive.
+    ///
+    /// ```
+    /// let (tx, mut rx) = ripcord::oneshot::channel::<u8>();
+    /// drop(tx);
+    /// assert!(rx.try_recv().unwrap_err().is_disconnected());
+    /// ```
+    pub const fn is_disconnected(&self) -> bool {
+        matches!(self, TryRecvError::Disconnected)
+    }
+}
+
 impl From<RecvError> for TryRecvError {
     /// ```
     /// use ripcord::oneshot::{RecvError, TryRecvError};
@@ -146,6 +169,73 @@ impl fmt::Display for RecvTimeoutError {
 
 #[cfg(feature = "std")]
 impl core::error::Error for RecvTimeoutError {}
+
+#[cfg(feature = "std")]
+impl RecvTimeoutError {
+    /// Whether the time ran out first (the receiver is still usable).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_tx, mut rx) = ripcord::oneshot::channel::<u8>();
+    /// assert!(rx.recv_timeout(Duration::ZERO).unwrap_err().is_timeout());
+    /// ```
+    pub const fn is_timeout(&self) -> bool {
+        matches!(self, RecvTimeoutError::Timeout)
+    }
+
+    /// Whether no value will ever arrive.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, mut rx) = ripcord::oneshot::channel::<u8>();
+    /// drop(tx);
+    /// assert!(rx.recv_timeout(Duration::ZERO).unwrap_err().is_disconnected());
+    /// ```
+    pub const fn is_disconnected(&self) -> bool {
+        matches!(self, RecvTimeoutError::Disconnected)
+    }
+}
+
+/// For `?` in functions returning `std::io::Result`: the sender went away
+/// without sending, so the value ended early: [`UnexpectedEof`](std::io::ErrorKind::UnexpectedEof).
+///
+/// ```
+/// fn answer(rx: ripcord::oneshot::Receiver<u8>) -> std::io::Result<u8> {
+///     Ok(rx.recv()?)
+/// }
+/// let (tx, rx) = ripcord::oneshot::channel();
+/// drop(tx);
+/// assert_eq!(answer(rx).unwrap_err().kind(), std::io::ErrorKind::UnexpectedEof);
+/// ```
+#[cfg(feature = "std")]
+impl From<RecvError> for std::io::Error {
+    fn from(err: RecvError) -> Self {
+        std::io::Error::new(std::io::ErrorKind::UnexpectedEof, err)
+    }
+}
+
+/// For `?` in functions returning `std::io::Result`: a timeout becomes
+/// [`TimedOut`](std::io::ErrorKind::TimedOut), a lost sender
+/// [`UnexpectedEof`](std::io::ErrorKind::UnexpectedEof) (as for [`RecvError`]).
+///
+/// ```
+/// use std::time::Duration;
+/// fn answer(rx: &mut ripcord::oneshot::Receiver<u8>) -> std::io::Result<u8> {
+///     Ok(rx.recv_timeout(Duration::from_millis(1))?)
+/// }
+/// let (_tx, mut rx) = ripcord::oneshot::channel();
+/// assert_eq!(answer(&mut rx).unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+/// ```
+#[cfg(feature = "std")]
+impl From<RecvTimeoutError> for std::io::Error {
+    fn from(err: RecvTimeoutError) -> Self {
+        let kind = match err {
+            RecvTimeoutError::Timeout => std::io::ErrorKind::TimedOut,
+            RecvTimeoutError::Disconnected => std::io::ErrorKind::UnexpectedEof,
+        };
+        std::io::Error::new(kind, err)
+    }
+}
 
 #[cfg(feature = "std")]
 impl From<RecvError> for RecvTimeoutError {

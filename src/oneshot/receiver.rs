@@ -369,6 +369,24 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// Returns `true` if no value is waiting to be received: none was sent
+    /// yet, none will come, or it was already taken. The opposite of
+    /// [`has_message`](Receiver::has_message) (tokio's name for it). One
+    /// atomic load.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, mut rx) = ripcord::oneshot::channel();
+    /// assert!(rx.is_empty());
+    /// tx.send(1).unwrap();
+    /// assert!(!rx.is_empty());
+    /// ```
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        !self.has_message()
+    }
+
     /// Returns `true` if a value is waiting to be received.
     ///
     /// # Examples

@@ -41,6 +41,21 @@ impl fmt::Display for Elapsed {
 
 impl core::error::Error for Elapsed {}
 
+/// For `?` in functions returning `std::io::Result`:
+/// [`TimedOut`](std::io::ErrorKind::TimedOut).
+///
+/// ```
+/// use ripcord::time::Elapsed;
+/// let err: std::io::Error = Elapsed::new().into();
+/// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+/// ```
+#[cfg(feature = "std")]
+impl From<Elapsed> for std::io::Error {
+    fn from(err: Elapsed) -> Self {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, err)
+    }
+}
+
 /// The operation was cancelled by a token; carries the token's reason.
 ///
 /// Returned by `CancellationToken::run_until_cancelled` and
@@ -108,3 +123,21 @@ impl fmt::Display for Cancelled {
 
 #[cfg(feature = "std")]
 impl std::error::Error for Cancelled {}
+
+/// For `?` in functions returning `std::io::Result`: the work was stopped
+/// from outside, [`Interrupted`](std::io::ErrorKind::Interrupted); the reason
+/// stays reachable through the error's source.
+///
+/// ```
+/// use ripcord::{CancelReason, Cancelled};
+/// let err: std::io::Error = Cancelled::new(CancelReason::custom("bye")).into();
+/// assert_eq!(err.kind(), std::io::ErrorKind::Interrupted);
+/// let inner = err.get_ref().unwrap().downcast_ref::<Cancelled>().unwrap();
+/// assert_eq!(inner.reason().to_string(), "bye");
+/// ```
+#[cfg(feature = "std")]
+impl From<Cancelled> for std::io::Error {
+    fn from(err: Cancelled) -> Self {
+        std::io::Error::new(std::io::ErrorKind::Interrupted, err)
+    }
+}
