@@ -1,6 +1,7 @@
 //! Conversions and predicates a user reaches for when porting code: `?` from
 //! every ripcord error into `std::io::Error`, error predicates, tokio's
 //! `Receiver::is_empty`, and messages as cancellation reasons.
+#![cfg(feature = "std")]
 
 use std::io::{self, ErrorKind};
 use std::time::Duration;
