@@ -101,7 +101,9 @@ use super::CancelReason;
 use super::timer;
 use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering, fence};
 use crate::slab::Slab;
-use crate::wait::{Event, FirstPanic, Key, NewWaiter, WaitList, Waiter, Wakeups};
+use crate::wait::{
+    Event, FirstPanic, Key, NewWaiter, WaitList, Wakeups, register_locked, withdraw_locked,
+};
 
 /// The token is cancelled; `KIND` is final.
 pub(crate) const CANCELLED: usize = 1 << 0;
@@ -518,14 +520,6 @@ impl Deferred {
         self.done.push(node);
     }
 
-    /// Whether there is nothing at all to do (then it may be forgotten: its
-    /// reason is not a custom value whose `Drop` must run).
-    fn is_empty(&self) -> bool {
-        !self.has_user_code()
-            && self.done.is_empty()
-            && !matches!(self.reason, Some(CancelReason::Custom(_)))
-    }
-
     /// Whether running it would run user code (wakers or callbacks).
     pub(crate) fn has_user_code(&self) -> bool {
         !self.wakeups.is_empty() || !self.callbacks.is_empty()
@@ -539,6 +533,12 @@ impl Deferred {
     /// Wakes every waiter, then runs every callback, then releases the pins,
     /// each even if an earlier one panicked. Returns the first panic.
     pub(crate) fn run(mut self) -> FirstPanic {
+        self.run_in_place()
+    }
+
+    /// [`run`](Deferred::run), leaving `self` empty (so its `Drop` does
+    /// nothing more).
+    fn run_in_place(&mut self) -> FirstPanic {
         let mut panics = FirstPanic::new();
         if !self.wakeups.is_empty() {
             std::mem::take(&mut self.wakeups).wake_all(&mut panics);
@@ -560,16 +560,10 @@ impl Deferred {
 
 impl Drop for Deferred {
     fn drop(&mut self) {
-        // Only reached when `run` was not called (or unwound): still wake
-        // everyone rather than leave them asleep.
+        // Only does anything when `run` was not called (a panic unwound past
+        // it): still wake everyone rather than leave them asleep.
         if self.has_user_code() || !self.done.is_empty() {
-            let rest = Deferred {
-                wakeups: std::mem::take(&mut self.wakeups),
-                callbacks: std::mem::take(&mut self.callbacks),
-                reason: self.reason.take(),
-                done: std::mem::take(&mut self.done),
-            };
-            let panics = rest.run();
+            let panics = self.run_in_place();
             if !std::thread::panicking() {
                 panics.resume();
             }
@@ -628,25 +622,23 @@ impl Event for CallbackDone<'_> {
 
     fn listen(&self, key: &mut Option<Key>, waiter: NewWaiter<'_>) -> Result<(), ()> {
         let waiter = waiter.to_waiter();
-        let mut inner = self.node.lock();
-        if self.done(&inner) {
-            drop(inner);
-            drop(waiter);
-            return Err(());
-        }
-        let replaced = inner.hooks_or_new().done_waiters.put(key, waiter);
-        drop(inner);
-        drop(replaced);
-        Ok(())
+        let inner = self.node.lock();
+        let done = self.done(&inner);
+        register_locked(
+            inner,
+            |inner| &mut inner.hooks_or_new().done_waiters,
+            done,
+            key,
+            waiter,
+        )
     }
 
     fn unlisten(&self, key: Key) -> bool {
-        let mut inner = self.node.lock();
-        let removed = inner
-            .hooks()
-            .and_then(|hooks| hooks.done_waiters.remove(key));
-        drop(inner);
-        removed.is_some()
+        withdraw_locked(
+            self.node.lock(),
+            |inner| inner.hooks().map(|hooks| &mut hooks.done_waiters),
+            key,
+        )
     }
 }
 
@@ -714,32 +706,24 @@ impl Node {
         }
         // Cloning a waker is user code: before locking.
         let waiter = waiter.to_waiter();
-        let mut inner = self.lock();
-        if self.is_cancelled() {
-            drop(inner);
-            drop(waiter);
-            return Err(());
-        }
-        let replaced = inner
-            .extra
-            .get_or_insert_with(Default::default)
-            .waiters
-            .put(key, waiter);
-        drop(inner);
-        // Dropping a waker is user code too: after unlocking.
-        drop(replaced);
-        Ok(())
+        let inner = self.lock();
+        let cancelled = self.is_cancelled();
+        register_locked(
+            inner,
+            |inner| &mut inner.extra.get_or_insert_with(Default::default).waiters,
+            cancelled,
+            key,
+            waiter,
+        )
     }
 
     /// Withdraws a registration; `false` if a canceller had taken it out.
     fn unlisten(&self, key: Key) -> bool {
-        let mut inner = self.lock();
-        let removed: Option<Waiter> = inner
-            .extra
-            .as_mut()
-            .and_then(|extra| extra.waiters.remove(key));
-        drop(inner);
-        removed.is_some()
+        withdraw_locked(
+            self.lock(),
+            |inner| inner.extra.as_mut().map(|extra| &mut extra.waiters),
+            key,
+        )
     }
 
     /// Takes every registered waiter out, to be woken after unlocking.
@@ -852,17 +836,14 @@ impl Node {
         // The common case, a leaf nobody waits on, owes no user code.
         let kind = kind_of(&reason);
         if kind != KIND_CUSTOM {
-            // (`None`: a flag asks for more work; take the general path.)
-            if let Some(won) = node.try_fast_quiet(kind) {
-                return won;
+            match node.try_fast(kind, SLOW | WAITERS) {
+                Fast::Done(_) => return true,
+                Fast::AlreadyCancelled => return false,
+                Fast::NeedsLock => {}
             }
         }
         let (won, deferred) = Node::cancel_deferred(node, reason);
-        if deferred.is_empty() {
-            std::mem::forget(deferred);
-        } else {
-            deferred.run().resume();
-        }
+        deferred.run().resume();
         won
     }
 
@@ -872,7 +853,7 @@ impl Node {
         let kind = kind_of(&reason);
         // The fast path: a node with no children, callbacks, deadline or links.
         if kind != KIND_CUSTOM {
-            match node.try_fast(kind) {
+            match node.try_fast(kind, SLOW) {
                 Fast::Done(waiters) => {
                     let mut deferred = Deferred::nothing(reason);
                     if waiters {
@@ -917,45 +898,22 @@ impl Node {
         (true, Deferred::from_work(work, reason))
     }
 
-    /// One CAS if the node is not cancelled and has no flag that would make
-    /// cancelling owe work (`SLOW` or `WAITERS`): `Some(won)`, else `None`.
+    /// One CAS, unless the node has one of the `stop` flags (at least `SLOW`,
+    /// which forces the slow path).
     #[inline]
-    fn try_fast_quiet(&self, kind: usize) -> Option<bool> {
-        let mut state = self.state.load(Ordering::Relaxed);
-        loop {
-            if state & CANCELLED != 0 {
-                return Some(false);
-            }
-            if state & (SLOW | WAITERS) != 0 {
-                return None;
-            }
-            // ORDERING: `Release` publishes the cancellation (and everything
-            // the canceller did before it) to `is_cancelled`'s `Acquire`;
-            // `Acquire` pairs with the RMW that set a flag, so a flag set
-            // first is seen here (the CAS then fails and we retry).
-            match self.state.compare_exchange_weak(
-                state,
-                state | CANCELLED | kind,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return Some(true),
-                Err(actual) => state = actual,
-            }
-        }
-    }
-
-    /// One CAS, if nothing forces the slow path.
-    #[inline]
-    fn try_fast(&self, kind: usize) -> Fast {
+    fn try_fast(&self, kind: usize, stop: usize) -> Fast {
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & CANCELLED != 0 {
                 return Fast::AlreadyCancelled;
             }
-            if state & SLOW != 0 {
+            if state & stop != 0 {
                 return Fast::NeedsLock;
             }
+            // ORDERING: `Release` publishes the cancellation (and everything
+            // the canceller did before it) to `is_cancelled`'s `Acquire`;
+            // `Acquire` pairs with the RMW that set a flag, so a flag set
+            // first is seen here (the CAS then fails and we retry).
             match self.state.compare_exchange_weak(
                 state,
                 state | CANCELLED | kind,
@@ -1036,7 +994,7 @@ impl Node {
                 // SAFETY: a child leaves this slab, under the lock we hold,
                 // before it is freed.
                 let child = unsafe { ptr.as_ref() };
-                let queue = match child.try_fast(child_kind) {
+                let queue = match child.try_fast(child_kind, SLOW) {
                     Fast::Done(true) => &mut work.notify,
                     Fast::NeedsLock => &mut work.slow,
                     Fast::Done(false) | Fast::AlreadyCancelled => continue,
@@ -1183,8 +1141,8 @@ mod tests {
     #[test]
     fn node_is_small() {
         // One allocation per token, counts included: the per-child budget is
-        // tokio-util's ~112 B (plus a slot in the parent, as ours). Waiters
-        // live in a list allocated by the first one (one pointer here).
+        // tokio-util's ~112 B (plus a slot in the parent, as ours). Waiters,
+        // deadlines and callbacks live in `Extra`, allocated on first use.
         let size = core::mem::size_of::<Node>();
         println!("Node: {size} bytes");
         assert!(size <= 112, "{size}");

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use super::report::{DrainReport, Straggler};
 use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
-use crate::wait::{Event, FirstPanic, Key, NewWaiter, WaitList, Wakeups};
+use crate::wait::{
+    Event, FirstPanic, Key, NewWaiter, WaitList, Wakeups, register_locked, withdraw_locked,
+};
 use crate::{CancelReason, CancellationToken};
 
 /// Shutdown was triggered: set once, never cleared.
@@ -560,22 +562,14 @@ impl Event for Drained<'_> {
     fn listen(&self, key: &mut Option<Key>, waiter: NewWaiter<'_>) -> Result<(), ()> {
         // Cloning a waker is user code: before locking.
         let waiter = waiter.to_waiter();
-        let mut registry = self.0.registry();
+        let registry = self.0.registry();
         // Check again under the lock the notifier takes to collect waiters.
-        if self.0.is_drained() {
-            drop(registry);
-            drop(waiter);
-            return Err(());
-        }
-        let replaced = registry.waiters.put(key, waiter);
-        drop(registry);
-        drop(replaced);
-        Ok(())
+        let drained = self.0.is_drained();
+        register_locked(registry, |r| &mut r.waiters, drained, key, waiter)
     }
 
     fn unlisten(&self, key: Key) -> bool {
-        let removed = self.0.registry().waiters.remove(key);
-        removed.is_some()
+        withdraw_locked(self.0.registry(), |r| Some(&mut r.waiters), key)
     }
 }
 

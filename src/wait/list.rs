@@ -74,6 +74,43 @@ impl WaitList {
     }
 }
 
+/// Steps 2 and 3 of the protocol for a list kept under the primitive's lock:
+/// `waiter` was made (its waker cloned) before locking, `guard` holds the
+/// lock, and `happened` is the event's state read under it. Registers `waiter`
+/// (or refreshes `*key`'s registration) unless the event has happened, then
+/// unlocks; the unused or replaced waiter is dropped only after that (rules 2
+/// and 3 of the [core](super)).
+pub(crate) fn register_locked<G>(
+    mut guard: G,
+    list: impl FnOnce(&mut G) -> &mut WaitList,
+    happened: bool,
+    key: &mut Option<Key>,
+    waiter: Waiter,
+) -> Result<(), ()> {
+    if happened {
+        drop(guard);
+        drop(waiter);
+        return Err(());
+    }
+    let replaced = list(&mut guard).put(key, waiter);
+    drop(guard);
+    drop(replaced);
+    Ok(())
+}
+
+/// Withdraws `key` from a list kept under the primitive's lock (`list` is
+/// `None` if none was ever made), dropping the waiter after unlocking.
+/// Returns `false` if a notifier had already taken it out.
+pub(crate) fn withdraw_locked<G>(
+    mut guard: G,
+    list: impl FnOnce(&mut G) -> Option<&mut WaitList>,
+    key: Key,
+) -> bool {
+    let removed = list(&mut guard).and_then(|list| list.remove(key));
+    drop(guard);
+    removed.is_some()
+}
+
 /// Waiters taken out of their lists, to be woken once every lock is released.
 #[derive(Default)]
 #[must_use = "taken waiters must be woken"]

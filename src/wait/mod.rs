@@ -38,7 +38,7 @@ mod user;
 mod waiter;
 
 #[cfg(feature = "std")]
-pub(crate) use list::{Key, WaitList, Wakeups};
+pub(crate) use list::{Key, WaitList, Wakeups, register_locked, withdraw_locked};
 #[cfg(feature = "std")]
 pub(crate) use park::deadline_after;
 #[cfg(feature = "std")]
