@@ -1,6 +1,6 @@
 //! Criterion benchmarks: cancellation tokens (scenario 7) against every peer.
 //!
-//! `cargo bench --bench tokens`; `RIPCORD_BENCH_QUICK=1` for a smoke run.
+//! `cargo bench -p ripcord-bench --bench tokens`; `RIPCORD_BENCH_QUICK=1` for a smoke run.
 
 mod support;
 

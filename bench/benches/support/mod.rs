@@ -53,6 +53,18 @@ pub fn quick() -> bool {
     std::env::var_os("RIPCORD_BENCH_QUICK").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
+/// Where `--out DIR` / `RIPCORD_BENCH_OUT=DIR` writes: a relative `DIR` is
+/// taken from the repository root (cargo runs benchmarks from `bench/`), so
+/// `--out docs/bench` refreshes the committed tables wherever it is run from.
+pub fn out_dir(dir: String) -> String {
+    let path = std::path::Path::new(&dir);
+    if path.is_absolute() {
+        return dir;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.join(path).to_string_lossy().into_owned()
+}
+
 /// A runner that calls `op` in a monomorphic loop (no dynamic call per iteration).
 pub fn timed<F: FnMut() + 'static>(mut op: F) -> Option<Runner> {
     Some(Box::new(move |iters| {

@@ -1,12 +1,12 @@
 //! Side-by-side runner: every peer in one process, interleaved, ratios only.
 //!
 //! ```text
-//! cargo bench --bench report                          # full (about two minutes)
-//! RIPCORD_BENCH_QUICK=1 cargo bench --bench report    # smoke run (seconds)
-//! cargo bench --bench report -- --out docs/bench      # also write CSV, JSON, SVG
-//! cargo bench --bench report -- --filter "4a cross"   # only matching groups
-//! cargo bench --bench report -- --filter latency      # only the latency percentiles
-//! RIPCORD_BENCH_OUT=docs/bench cargo bench            # every bench; writes files
+//! cargo bench -p ripcord-bench --bench report                          # full (about two minutes)
+//! RIPCORD_BENCH_QUICK=1 cargo bench -p ripcord-bench --bench report    # smoke run (seconds)
+//! cargo bench -p ripcord-bench --bench report -- --out docs/bench      # also write CSV, JSON, SVG
+//! cargo bench -p ripcord-bench --bench report -- --filter "4a cross"   # only matching groups
+//! cargo bench -p ripcord-bench --bench report -- --filter latency      # only the latency percentiles
+//! RIPCORD_BENCH_OUT=docs/bench cargo bench -p ripcord-bench            # every bench; writes files
 //! ```
 //!
 //! The machine this runs on is shared and noisy, so the runner never runs one
@@ -26,7 +26,7 @@
 //! fixed number per peer, interleaved across peers in chunks like the rounds.
 //!
 //! It is a `[[bench]]` target (`harness = false`) rather than an example so
-//! that it is always built with optimizations and runs with `cargo bench`,
+//! that it is always built with optimizations and runs with `cargo bench -p ripcord-bench`,
 //! while the debug-mode example loop of CI does not run it.
 
 mod support;
@@ -103,7 +103,7 @@ fn settings() -> Settings {
             "--quick" => quick = true,
             "--filter" => filter = args.next(),
             "--out" => out = args.next(),
-            // `cargo bench` passes `--bench`; criterion-style flags are ignored.
+            // `cargo bench -p ripcord-bench` passes `--bench`; criterion-style flags are ignored.
             _ => {}
         }
     }
@@ -119,7 +119,7 @@ fn settings() -> Settings {
         latency_round_trips,
         latency_rounds,
         filter,
-        out,
+        out: out.map(support::out_dir),
         quick,
     }
 }

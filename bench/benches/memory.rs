@@ -6,7 +6,7 @@
 //! create + send + receive. The allocator may round a request up; the numbers
 //! are the sizes asked for, the same measure for every peer.
 //!
-//! `cargo bench --bench memory` (instant); `-- --out docs/bench` also writes
+//! `cargo bench -p ripcord-bench --bench memory` (instant); `-- --out docs/bench` also writes
 //! `memory.csv`, `memory.json` and `memory.md` (or set `RIPCORD_BENCH_OUT`).
 
 mod support;
@@ -180,6 +180,7 @@ fn main() {
             out_dir = args.next();
         }
     }
+    let out_dir = out_dir.map(support::out_dir);
     let mut rows = for_each_peer!(rows_u64());
     rows.extend(for_each_peer!(rows_array()));
 
