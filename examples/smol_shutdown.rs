@@ -2,8 +2,8 @@
 //! `ripcord::shutdown` is tokio-specific.
 //!
 //! A TCP echo server (smol's async-io sockets) and a blocking worker thread
-//! share one `Shutdown`. A plain-thread signal handler (the `ctrlc` crate)
-//! would trigger it on Ctrl-C; the example also triggers it itself after a
+//! share one `Shutdown`. A signal task (the `async-signal` crate, already
+//! part of smol's tree) triggers it on Ctrl-C or SIGTERM; the example also triggers it itself after a
 //! short while, so it terminates on its own. One connection runs slow work
 //! that ignores the signal and shows up in the straggler report.
 //!
@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use async_signal::Signal;
 use ripcord::CancelReason;
 use ripcord::shutdown::{Shutdown, ShutdownGuard};
 use ripcord::time::AsyncIoSleeper;
@@ -26,19 +27,23 @@ fn main() -> std::io::Result<()> {
     let started = Instant::now();
     let shutdown = Shutdown::new();
 
-    // A plain-thread signal handler: `ctrlc` runs it on its own thread, where
-    // calling `trigger` is fine (it never blocks on waiters).
+    // Signals arrive as a stream; `trigger_with` never blocks on waiters, so
+    // calling it from a task (or from a signal-handler thread) is fine.
+    let mut signals = async_signal::Signals::new([Signal::Int, Signal::Term])?;
     let on_signal = shutdown.clone();
-    ctrlc::set_handler(move || {
-        println!("signal: Ctrl-C received");
-        on_signal.trigger_with(CancelReason::custom("Ctrl-C"));
-    })
-    .expect("install the Ctrl-C handler");
 
     let worker_guard = shutdown.guard_named("blocking worker").unwrap();
     let worker = thread::spawn(move || blocking_worker(worker_guard));
 
     smol::block_on(async {
+        smol::spawn(async move {
+            if let Some(Ok(signal)) = signals.next().await {
+                println!("signal: {signal:?} received");
+                on_signal.trigger_with(CancelReason::custom(format!("signal {signal:?}")));
+            }
+        })
+        .detach();
+
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         println!("server: listening on {addr}");
@@ -55,8 +60,8 @@ fn main() -> std::io::Result<()> {
         }
         clients.push(smol::spawn(client(addr, "slow".to_string())));
 
-        // Trigger programmatically (the Ctrl-C handler above would do the
-        // same on a real signal).
+        // Trigger programmatically (the signal task above would do the same
+        // on a real signal).
         smol::Timer::after(Duration::from_millis(300)).await;
         println!("main: demo timer fired, triggering shutdown");
         shutdown.trigger_with(CancelReason::custom("demo: self-triggered"));

@@ -60,30 +60,25 @@ fn live() -> isize {
 
 const N: usize = if cfg!(miri) { 200 } else { 10_000 };
 
+/// A live child token's heap cost. tokio-util's is measured side by side in
+/// `bench/benches/memory.rs` (`cargo bench -p ripcord-bench --bench memory`);
+/// this pins ripcord's own budget so a regression fails here.
+const CHILD_BUDGET: f64 = 96.0;
+
 #[test]
-fn bytes_per_live_child_are_at_most_tokio_utils() {
+fn bytes_per_live_child_stay_within_budget() {
     let _serial = serial();
     let root = CancellationToken::new();
-    let mut ours = Vec::with_capacity(N);
+    let mut children = Vec::with_capacity(N);
     let before = live();
     for _ in 0..N {
-        ours.push(root.child_token());
+        children.push(root.child_token());
     }
-    let per_child_ours = (live() - before) as f64 / N as f64;
-
-    let troot = tokio_util::sync::CancellationToken::new();
-    let mut theirs = Vec::with_capacity(N);
-    let before = live();
-    for _ in 0..N {
-        theirs.push(troot.child_token());
-    }
-    let per_child_theirs = (live() - before) as f64 / N as f64;
-    println!(
-        "heap bytes per live child: ripcord {per_child_ours:.1}, tokio-util {per_child_theirs:.1}"
-    );
-    assert!(per_child_ours <= per_child_theirs);
+    let per_child = (live() - before) as f64 / N as f64;
+    println!("heap bytes per live child: {per_child:.1}");
+    assert!(per_child > 0.0, "the counting allocator saw the children");
+    assert!(per_child <= CHILD_BUDGET, "{per_child} B per child");
     root.cancel();
-    troot.cancel();
 }
 
 #[test]

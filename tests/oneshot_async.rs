@@ -81,6 +81,7 @@ fn works_on_tokio_multi_thread() {
 }
 
 #[test]
+#[cfg(feature = "async-std")]
 #[cfg_attr(miri, ignore = "drives a real runtime's reactor")]
 fn works_on_async_std() {
     run_all_on(async_std::task::block_on);

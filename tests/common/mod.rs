@@ -110,6 +110,7 @@ macro_rules! on_every_runtime {
                     .block_on(async { tokio::spawn(super::$scenario()).await.unwrap() });
             } )*
         }
+        #[cfg(feature = "async-std")]
         mod async_std_runtime {
             $( #[test] fn $scenario() {
                 async_std::task::block_on(async_std::task::spawn(super::$scenario()));

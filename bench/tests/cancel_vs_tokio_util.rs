@@ -1,8 +1,7 @@
 //! A quick side-by-side timing against `tokio_util::sync::CancellationToken`.
 //! Not a benchmark (the crate's criterion benches are); a sanity check of the
 //! ratios. Run with:
-//! `cargo test --release --test cancel_vs_tokio_util -- --ignored --nocapture`
-#![cfg(feature = "std")]
+//! `cargo test -p ripcord-bench --release --test cancel_vs_tokio_util -- --ignored --nocapture`
 #![cfg(not(miri))]
 
 use std::future::Future;
