@@ -12,6 +12,7 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
+use ripcord::FutureExt as _;
 use ripcord::shutdown::{Shutdown, ShutdownGuard};
 use ripcord::{CancelReason, CancellationToken};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -68,11 +69,13 @@ async fn main() -> std::io::Result<()> {
     // 5. Drain with a deadline (any runtime's timer works as the sleeper).
     let sleeper = |d| tokio::time::sleep(d);
     match shutdown
-        .drained_timeout(&sleeper, Duration::from_millis(300))
+        .drained()
+        .timeout(&sleeper, Duration::from_millis(300))
         .await
     {
         Ok(()) => println!("main: drained"),
-        Err(report) => {
+        Err(_elapsed) => {
+            let report = shutdown.report();
             println!("main: first deadline passed: {report}");
             for straggler in report.stragglers() {
                 println!("main:   still running: {straggler}");
@@ -80,11 +83,12 @@ async fn main() -> std::io::Result<()> {
             // Give the stragglers one more, longer chance; a real server
             // would log the report and exit here instead.
             match shutdown
-                .drained_timeout(&sleeper, Duration::from_secs(5))
+                .drained()
+                .timeout(&sleeper, Duration::from_secs(5))
                 .await
             {
                 Ok(()) => println!("main: drained after the second deadline"),
-                Err(report) => println!("main: abandoning stragglers: {report}"),
+                Err(_elapsed) => println!("main: abandoning stragglers: {}", shutdown.report()),
             }
         }
     }
@@ -183,7 +187,11 @@ async fn client(addr: std::net::SocketAddr, message: String) {
 fn blocking_worker(guard: ShutdownGuard) {
     let mut jobs = 0;
     // `wait_timeout` returns `true` once the token is cancelled.
-    while !guard.token().wait_timeout(Duration::from_millis(100)) {
+    while guard
+        .token()
+        .wait_timeout(Duration::from_millis(100))
+        .is_err()
+    {
         jobs += 1;
     }
     println!("worker: shutdown seen after {jobs} ticks, flushing");

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use async_signal::Signal;
 use ripcord::CancelReason;
+use ripcord::FutureExt as _;
 use ripcord::shutdown::{Shutdown, ShutdownGuard};
 use ripcord::time::AsyncIoSleeper;
 use smol::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -72,18 +73,21 @@ fn main() -> std::io::Result<()> {
         );
 
         match shutdown
-            .drained_timeout(&AsyncIoSleeper, Duration::from_millis(300))
+            .drained()
+            .timeout(&AsyncIoSleeper, Duration::from_millis(300))
             .await
         {
             Ok(()) => println!("main: drained"),
-            Err(report) => {
+            Err(_elapsed) => {
+                let report = shutdown.report();
                 println!("main: first deadline passed: {report}");
                 match shutdown
-                    .drained_timeout(&AsyncIoSleeper, Duration::from_secs(5))
+                    .drained()
+                    .timeout(&AsyncIoSleeper, Duration::from_secs(5))
                     .await
                 {
                     Ok(()) => println!("main: drained after the second deadline"),
-                    Err(report) => println!("main: abandoning stragglers: {report}"),
+                    Err(_elapsed) => println!("main: abandoning stragglers: {}", shutdown.report()),
                 }
             }
         }
@@ -192,7 +196,11 @@ async fn client(addr: SocketAddr, message: String) {
 
 fn blocking_worker(guard: ShutdownGuard) {
     let mut ticks = 0;
-    while !guard.token().wait_timeout(Duration::from_millis(100)) {
+    while guard
+        .token()
+        .wait_timeout(Duration::from_millis(100))
+        .is_err()
+    {
         ticks += 1;
     }
     println!("worker: shutdown seen after {ticks} ticks, flushing");

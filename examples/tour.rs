@@ -88,7 +88,7 @@ fn oneshot_sender_notices_lost_interest() {
     let (mut tx, rx) = oneshot::channel::<String>();
     let worker = thread::spawn(move || {
         for step in 1.. {
-            if tx.wait_closed_timeout(Duration::from_millis(5)) {
+            if tx.wait_closed_timeout(Duration::from_millis(5)).is_ok() {
                 println!("   worker: receiver gone after {step} steps, abandoning the work");
                 return;
             }
@@ -246,8 +246,8 @@ fn graceful_shutdown_reports_stragglers() {
         shutdown.trigger();
         let sleeper = |d| tokio::time::sleep(d);
         let wait = Duration::from_millis(50);
-        if let Err(report) = shutdown.drained_timeout(&sleeper, wait).await {
-            println!("   {report}");
+        if shutdown.drained().timeout(&sleeper, wait).await.is_err() {
+            println!("   {}", shutdown.report());
         }
         task.await.unwrap();
     });

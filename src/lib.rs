@@ -60,6 +60,7 @@
 
 extern crate alloc;
 
+mod error;
 mod loom;
 #[cfg(feature = "std")]
 mod slab;
@@ -73,11 +74,10 @@ pub mod shutdown;
 pub mod time;
 
 #[cfg(feature = "std")]
-pub use cancel::CancelReason;
-#[cfg(feature = "std")]
-pub use cancel::{CancelCallback, CancellationToken, DropGuard};
+pub use cancel::{
+    CallbackGuard, CancelCallback, CancelReason, CancellationToken, CancelledError, DropGuard,
+};
+pub use error::Elapsed;
 #[cfg(feature = "std")]
 pub use shutdown::Shutdown;
-#[cfg(feature = "std")]
-pub use time::Cancelled;
-pub use time::{Elapsed, FutureExt};
+pub use time::FutureExt;

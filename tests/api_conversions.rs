@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ripcord::oneshot::{self, RecvError, RecvTimeoutError, TryRecvError};
 use ripcord::time::Elapsed;
-use ripcord::{CancelReason, CancellationToken, Cancelled, FutureExt as _};
+use ripcord::{CancelReason, CancellationToken, CancelledError, FutureExt as _};
 
 fn recv_io(rx: oneshot::Receiver<u8>) -> io::Result<u8> {
     Ok(rx.recv()?)
@@ -69,7 +69,11 @@ fn question_mark_turns_a_cancellation_into_interrupted_keeping_the_reason() {
     };
     let err = run().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Interrupted);
-    let inner = err.get_ref().unwrap().downcast_ref::<Cancelled>().unwrap();
+    let inner = err
+        .get_ref()
+        .unwrap()
+        .downcast_ref::<CancelledError>()
+        .unwrap();
     assert_eq!(inner.reason().to_string(), "shutting down");
 }
 

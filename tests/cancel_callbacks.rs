@@ -96,27 +96,97 @@ fn unregister_reports_whether_the_callback_was_removed() {
 }
 
 #[test]
-fn dropping_the_handle_inside_its_own_callback_does_not_deadlock() {
+fn unregistering_inside_its_own_callback_does_not_deadlock() {
     let t = CancellationToken::new();
     let slot: Arc<Mutex<Option<ripcord::CancelCallback>>> = Arc::new(Mutex::new(None));
-    let s = slot.clone();
+    let answer = Arc::new(Mutex::new(None));
+    let (s, a) = (slot.clone(), answer.clone());
     let reg = t.on_cancel(move |_| {
-        let reg = s.lock().unwrap().take();
-        drop(reg);
+        let reg = s.lock().unwrap().take().unwrap();
+        *a.lock().unwrap() = Some(reg.unregister());
     });
     *slot.lock().unwrap() = Some(reg);
+    t.cancel();
+    assert_eq!(
+        *answer.lock().unwrap(),
+        Some(false),
+        "it is running: not removed"
+    );
+}
+
+#[test]
+fn dropping_a_scoped_guard_inside_its_own_callback_does_not_deadlock() {
+    let t = CancellationToken::new();
+    let slot: Arc<Mutex<Option<ripcord::CallbackGuard>>> = Arc::new(Mutex::new(None));
+    let s = slot.clone();
+    let guard = t.on_cancel_scoped(move |_| {
+        let guard = s.lock().unwrap().take();
+        drop(guard);
+    });
+    *slot.lock().unwrap() = Some(guard);
     t.cancel();
     assert!(slot.lock().unwrap().is_none());
 }
 
 #[test]
+fn a_discarded_handle_still_runs_its_callback() {
+    let t = CancellationToken::new();
+    let (count, bump) = counter();
+    let (b1, b2) = (bump.clone(), bump.clone());
+    let _ = t.on_cancel(move |_| b1());
+    t.on_cancel(move |_| b2());
+    drop(t.on_cancel(move |_| bump()));
+    t.cancel();
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_discarded_handle_on_a_child_runs_when_an_ancestor_cancels() {
+    let root = CancellationToken::new();
+    let child = root.child_token();
+    let (count, bump) = counter();
+    let _ = child.on_cancel(move |_| bump());
+    drop(child); // the child's own handles are gone; the callback is not
+    root.cancel();
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        0,
+        "a freed token's callbacks are dropped"
+    );
+}
+
+#[test]
+fn a_dropped_scoped_guard_unregisters_its_callback() {
+    let t = CancellationToken::new();
+    let (count, bump) = counter();
+    let b = bump.clone();
+    drop(t.on_cancel_scoped(move |_| b()));
+    let kept = t.on_cancel_scoped(move |_| bump());
+    t.cancel();
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    assert!(!kept.unregister(), "it already ran");
+}
+
+#[test]
+fn a_scoped_guard_turned_into_a_handle_stays_registered() {
+    let t = CancellationToken::new();
+    let (count, bump) = counter();
+    let b = bump.clone();
+    drop(t.on_cancel_scoped(move |_| b()).into_handle());
+    let handle = t.on_cancel_scoped(move |_| bump()).into_handle();
+    assert!(handle.unregister(), "the handle still removes it");
+    t.cancel();
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+#[test]
 #[cfg_attr(miri, ignore = "needs real sleeps")]
-fn dropping_the_handle_waits_for_a_running_callback() {
+fn dropping_a_scoped_guard_waits_for_a_running_callback() {
     let t = CancellationToken::new();
     let started = Arc::new(AtomicBool::new(false));
     let finished = Arc::new(AtomicBool::new(false));
     let (s, f) = (started.clone(), finished.clone());
-    let reg = t.on_cancel(move |_| {
+    let reg = t.on_cancel_scoped(move |_| {
         s.store(true, Ordering::SeqCst);
         thread::sleep(Duration::from_millis(50));
         f.store(true, Ordering::SeqCst);
@@ -151,7 +221,7 @@ fn a_panicking_callback_does_not_stop_the_others_or_the_tree() {
     );
     assert!(children.iter().all(CancellationToken::is_cancelled));
     assert_eq!(count.load(Ordering::SeqCst), 2);
-    assert!(root.wait_timeout(Duration::ZERO));
+    assert!(root.wait_timeout(Duration::ZERO).is_ok());
 }
 
 #[test]

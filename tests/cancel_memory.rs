@@ -167,16 +167,43 @@ fn repeated_select_loop_on_cancelled_does_not_grow() {
 }
 
 #[test]
-fn dropped_callback_handles_free_their_callbacks() {
+fn dropped_scoped_guards_free_their_callbacks() {
     let _serial = serial();
     let token = CancellationToken::new();
-    drop(token.on_cancel(|_| {}));
+    drop(token.on_cancel_scoped(|_| {}));
     let before = live();
     for _ in 0..N {
         let big = vec![0u8; 64];
-        drop(token.on_cancel(move |_| drop(big)));
+        drop(token.on_cancel_scoped(move |_| drop(big)));
     }
     assert_eq!(live(), before);
+}
+
+#[test]
+fn unregistered_callbacks_free_their_memory() {
+    let _serial = serial();
+    let token = CancellationToken::new();
+    assert!(token.on_cancel(|_| {}).unregister());
+    let before = live();
+    for _ in 0..N {
+        let big = vec![0u8; 64];
+        assert!(token.on_cancel(move |_| drop(big)).unregister());
+    }
+    assert_eq!(live(), before);
+}
+
+#[test]
+fn discarded_handles_keep_callbacks_until_the_token_is_freed() {
+    let _serial = serial();
+    let before = live();
+    let token = CancellationToken::new();
+    for _ in 0..N / 10 {
+        let big = vec![0u8; 64];
+        let _ = token.on_cancel(move |_| drop(big));
+    }
+    assert!(live() > before, "the callbacks are still held");
+    drop(token);
+    assert_eq!(live(), before, "freeing the token dropped every callback");
 }
 
 #[test]
@@ -186,7 +213,7 @@ fn dropped_tokens_with_pending_deadlines_free_their_memory() {
     // Start the timer thread and let it settle.
     let warm = CancellationToken::new();
     warm.cancel_after(Duration::from_millis(1));
-    assert!(warm.wait_timeout(Duration::from_secs(10)));
+    assert!(warm.wait_timeout(Duration::from_secs(10)).is_ok());
     drop(warm);
     let before = live();
     for _ in 0..N {

@@ -177,7 +177,7 @@ fn linked_token_races_parent_cancel() {
 /// when it runs or when the token's node is freed.
 fn watch(token: &CancellationToken, drops: &Arc<AtomicUsize>) {
     let counter = DropCounter::new(drops, 0);
-    token.on_cancel(move |_| drop(counter)).forget();
+    token.on_cancel(move |_| drop(counter));
 }
 
 /// Races the peer dropping what `make` hands it against `local`, where each

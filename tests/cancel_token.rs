@@ -193,8 +193,8 @@ fn wait_on_a_child_returns_when_an_ancestor_cancels() {
 #[test]
 fn wait_timeout_times_out_without_cancellation() {
     let t = CancellationToken::new();
-    assert!(!t.wait_timeout(Duration::from_millis(5)));
-    assert!(!t.wait_timeout(Duration::ZERO));
+    assert!(t.wait_timeout(Duration::from_millis(5)).is_err());
+    assert!(t.wait_timeout(Duration::ZERO).is_err());
     assert!(!t.is_cancelled());
 }
 
@@ -202,19 +202,19 @@ fn wait_timeout_times_out_without_cancellation() {
 fn wait_timeout_reports_cancellation_and_accepts_duration_max() {
     let t = CancellationToken::new();
     let c = t.clone();
-    let h = thread::spawn(move || c.wait_timeout(Duration::MAX));
+    let h = thread::spawn(move || c.wait_timeout(Duration::MAX).is_ok());
     t.cancel();
     assert!(h.join().unwrap());
-    assert!(t.wait_timeout(Duration::ZERO));
+    assert!(t.wait_timeout(Duration::ZERO).is_ok());
 }
 
 #[test]
 fn wait_deadline_in_the_past_only_checks() {
     let t = CancellationToken::new();
     let past = std::time::Instant::now() - Duration::from_millis(1);
-    assert!(!t.wait_deadline(past));
+    assert!(t.wait_deadline(past).is_err());
     t.cancel();
-    assert!(t.wait_deadline(past));
+    assert!(t.wait_deadline(past).is_ok());
 }
 
 #[test]
@@ -245,11 +245,23 @@ fn on_cancel_on_a_cancelled_token_runs_immediately() {
 }
 
 #[test]
-fn dropping_the_callback_handle_unregisters_it() {
+fn dropping_the_callback_handle_keeps_it_registered() {
     let t = CancellationToken::new();
     let count = Arc::new(AtomicUsize::new(0));
     let c = count.clone();
     drop(t.on_cancel(move |_| {
+        c.fetch_add(1, Ordering::SeqCst);
+    }));
+    t.cancel();
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn dropping_a_scoped_guard_unregisters_it() {
+    let t = CancellationToken::new();
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    drop(t.on_cancel_scoped(move |_| {
         c.fetch_add(1, Ordering::SeqCst);
     }));
     t.cancel();

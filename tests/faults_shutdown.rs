@@ -74,7 +74,7 @@ impl Waiters {
             blocked_tokens.push(Blocked::start(
                 "worker in token.wait_timeout(30 s)",
                 move || {
-                    let cancelled = guard.token().wait_timeout(LONG_WAIT);
+                    let cancelled = guard.token().wait_timeout(LONG_WAIT).is_ok();
                     drop(guard);
                     cancelled
                 },
@@ -565,7 +565,9 @@ fn token_waker_reenters(owned: bool) {
         l.lock().unwrap().push(helper.is_ok());
         drop(helper);
         let token = sd.token();
-        l.lock().unwrap().push(token.wait_timeout(LONG_WAIT));
+        l.lock()
+            .unwrap()
+            .push(token.wait_timeout(LONG_WAIT).is_ok());
     });
     let token = shutdown.token();
     let fut = slot::<()>(if owned {
@@ -618,7 +620,9 @@ fn callback_reenters() {
         let helper = sd.guard();
         l.lock().unwrap().push(helper.is_ok());
         drop(helper);
-        l.lock().unwrap().push(sd.token().wait_timeout(LONG_WAIT));
+        l.lock()
+            .unwrap()
+            .push(sd.token().wait_timeout(LONG_WAIT).is_ok());
         let _report = sd.report();
     });
     *own.lock().unwrap() = Some(registration);
@@ -724,17 +728,17 @@ fn fault_scenarios_return_every_allocation() {
 
 /// `fut.map_unit()`: drops a `run_until_cancelled*` output, which must be the
 /// cancellation.
-trait MapUnit: Future<Output = Result<(), ripcord::Cancelled>> + Sized + Send + 'static {
+trait MapUnit: Future<Output = Result<(), ripcord::CancelledError>> + Sized + Send + 'static {
     fn map_unit(self) -> BoxFuture<'static> {
         Box::pin(Discard(Box::pin(self)))
     }
 }
 
-impl<F: Future<Output = Result<(), ripcord::Cancelled>> + Send + 'static> MapUnit for F {}
+impl<F: Future<Output = Result<(), ripcord::CancelledError>> + Send + 'static> MapUnit for F {}
 
 struct Discard<F>(Pin<Box<F>>);
 
-impl<F: Future<Output = Result<(), ripcord::Cancelled>>> Future for Discard<F> {
+impl<F: Future<Output = Result<(), ripcord::CancelledError>>> Future for Discard<F> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {

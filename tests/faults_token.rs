@@ -66,7 +66,7 @@ fn owned_waiting(kind: Kind, token: CancellationToken) -> BoxFuture<'static> {
 /// (Not an `async` block: that would refuse to be polled again after a panic.)
 struct Discard<F>(Pin<Box<F>>);
 
-impl<T, F: Future<Output = Result<T, ripcord::Cancelled>>> Future for Discard<F> {
+impl<T, F: Future<Output = Result<T, ripcord::CancelledError>>> Future for Discard<F> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
@@ -341,7 +341,7 @@ impl<'a> Waiters<'a> {
             for &token in [tokens[0], tokens[tokens.len() - 1]].iter() {
                 let t = token.clone();
                 blocked.push(Blocked::start("thread in wait_timeout(30 s)", move || {
-                    t.wait_timeout(LONG_WAIT)
+                    t.wait_timeout(LONG_WAIT).is_ok()
                 }));
             }
         }
@@ -634,7 +634,7 @@ fn panicking_captured_value_on_unregister() {
         let _keep = &bomb;
     });
     expect_injected(
-        catch(move || drop(registration)),
+        catch(move || registration.unregister()),
         "unregistering a callback with a panicking captured value",
     );
     assert_eq!(drops.load(Ordering::SeqCst), 1);
@@ -720,7 +720,7 @@ fn panicking_deadline_callback_and_waker_do_not_stop_the_timer() {
             faults.panic_on_wake(1);
             let waiters = Waiters::on(Kind::Cancelled, &[&tree.a, &tree.a2], true);
             tree.a.cancel_after(Duration::from_millis(20));
-            assert!(tree.a.wait_timeout(PROMPT), "the deadline fired");
+            assert!(tree.a.wait_timeout(PROMPT).is_ok(), "the deadline fired");
             waiters.assert_all_woken();
             assert!(
                 eventually(|| ran.load(Ordering::SeqCst) == 1),
@@ -731,7 +731,10 @@ fn panicking_deadline_callback_and_waker_do_not_stop_the_timer() {
             // The timer still serves later deadlines.
             let later = CancellationToken::new();
             later.cancel_after(Duration::from_millis(20));
-            assert!(later.wait_timeout(PROMPT), "a later deadline still fires");
+            assert!(
+                later.wait_timeout(PROMPT).is_ok(),
+                "a later deadline still fires"
+            );
             drop(bad);
         });
     });
@@ -877,8 +880,7 @@ fn waker_registers_callbacks() {
             let r = r.clone();
             t.on_cancel(move |_| {
                 r.fetch_add(1, Ordering::SeqCst);
-            })
-            .forget();
+            });
         }
     });
     let mut fut = waiting(Kind::Cancelled, &tree.a1);
@@ -913,7 +915,7 @@ fn waker_waits_on_cancelled_tokens() {
     faults.on_wake(move || {
         for token in &t {
             let start = Instant::now();
-            let cancelled = token.wait_timeout(LONG_WAIT);
+            let cancelled = token.wait_timeout(LONG_WAIT).is_ok();
             r.lock()
                 .unwrap()
                 .push((cancelled, start.elapsed() < PROMPT));
@@ -954,11 +956,10 @@ fn callback_reenters() {
         drop(mine);
         // Register more callbacks: they run at once.
         let l2 = l.clone();
-        a1.on_cancel(move |_| l2.lock().unwrap().push("nested"))
-            .forget();
+        a1.on_cancel(move |_| l2.lock().unwrap().push("nested"));
         // Wait on cancelled tokens.
         l.lock().unwrap().push(
-            if a1.wait_timeout(LONG_WAIT) && root.wait_timeout(LONG_WAIT) {
+            if a1.wait_timeout(LONG_WAIT).is_ok() && root.wait_timeout(LONG_WAIT).is_ok() {
                 "waited"
             } else {
                 "timed out"
@@ -1011,7 +1012,7 @@ fn blocking_deadline_callback_does_not_delay_other_deadlines() {
             });
             a.cancel_after(Duration::from_millis(20));
             b.cancel_after(Duration::from_millis(60));
-            let cancelled = b.wait_timeout(Duration::from_millis(500));
+            let cancelled = b.wait_timeout(Duration::from_millis(500)).is_ok();
             let a_returned = returned.load(Ordering::SeqCst);
             assert!(cancelled, "B's deadline waited for A's blocking callback");
             assert!(
@@ -1033,11 +1034,9 @@ fn blocking_deadline_callback_does_not_delay_other_deadlines() {
 fn watched_parent(freed: &Arc<AtomicUsize>) -> CancellationToken {
     let parent = CancellationToken::new();
     let marker = Bomb::dud(freed);
-    parent
-        .on_cancel(move |_| {
-            let _keep = &marker;
-        })
-        .forget();
+    parent.on_cancel(move |_| {
+        let _keep = &marker;
+    });
     parent
 }
 
@@ -1060,17 +1059,13 @@ fn child_with_panicking_capture_dropped(holder: Holder) {
     let sibling = matches!(holder, Holder::Sibling).then(|| parent.child_token());
     let kept = matches!(holder, Holder::Handle).then(|| parent.clone());
     let bomb = Bomb::armed(&drops, "captured");
-    child
-        .on_cancel(move |_| {
-            let _keep = &bomb;
-        })
-        .forget();
+    child.on_cancel(move |_| {
+        let _keep = &bomb;
+    });
     let also = DropCounter::new(&drops, 0);
-    child
-        .on_cancel(move |_| {
-            let _keep = &also;
-        })
-        .forget();
+    child.on_cancel(move |_| {
+        let _keep = &also;
+    });
     drop(parent);
     expect_injected(
         catch(move || drop(child)),

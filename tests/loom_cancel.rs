@@ -270,7 +270,7 @@ impl Drop for Freed {
 fn watch(token: &CancellationToken) -> Arc<std::sync::atomic::AtomicUsize> {
     let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let freed = Freed(count.clone());
-    token.on_cancel(move |_| drop(freed)).forget();
+    token.on_cancel(move |_| drop(freed));
     count
 }
 
@@ -336,7 +336,7 @@ fn last_child_drop_racing_grandparent_cancel_frees_the_middle_once() {
         let middle_freed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let freed = Freed(middle_freed.clone());
         // Dropped, not run, if the node is freed before the cancel reaches it.
-        middle.on_cancel(move |_| drop(freed)).forget();
+        middle.on_cancel(move |_| drop(freed));
         drop(middle);
         let r = root.clone();
         let canceller = thread::spawn(move || r.cancel());

@@ -219,7 +219,7 @@ fn blocking_wait_closed_after_async_closed() {
     let (mut tx, rx) = oneshot::channel::<u8>();
     let mut cx = Context::from_waker(Waker::noop());
     assert!(tx.poll_closed(&mut cx).is_pending());
-    assert!(!tx.wait_closed_timeout(Duration::from_millis(1)));
+    assert!(tx.wait_closed_timeout(Duration::from_millis(1)).is_err());
     let dropper = thread::spawn(move || {
         thread::sleep(Duration::from_millis(5));
         drop(rx);

@@ -175,7 +175,7 @@ fn huge_timeouts_do_not_overflow_or_panic() {
     );
     let (mut tx, rx) = oneshot::channel::<u8>();
     drop(rx);
-    assert!(tx.wait_closed_timeout(Duration::MAX));
+    assert!(tx.wait_closed_timeout(Duration::MAX).is_ok());
     // A far deadline (years away) parks for a bounded time per call, no overflow.
     let far = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
     let (tx, mut rx) = oneshot::channel();
@@ -210,7 +210,7 @@ fn wait_closed_returns_when_the_receiver_closes() {
         rx.close();
         rx
     });
-    assert!(tx.wait_closed_timeout(Duration::from_secs(60)));
+    assert!(tx.wait_closed_timeout(Duration::from_secs(60)).is_ok());
     drop(closer.join().unwrap());
 }
 
@@ -218,9 +218,12 @@ fn wait_closed_returns_when_the_receiver_closes() {
 fn wait_closed_timeout_and_deadline_time_out_and_the_sender_can_still_send() {
     let (mut tx, rx) = oneshot::channel();
     let start = Instant::now();
-    assert!(!tx.wait_closed_timeout(Duration::from_millis(20)));
+    assert!(tx.wait_closed_timeout(Duration::from_millis(20)).is_err());
     assert!(start.elapsed() >= Duration::from_millis(20));
-    assert!(!tx.wait_closed_deadline(Instant::now() - Duration::from_secs(1)));
+    assert!(
+        tx.wait_closed_deadline(Instant::now() - Duration::from_secs(1))
+            .is_err()
+    );
     tx.send(8).unwrap();
     assert_eq!(rx.recv(), Ok(8));
 }

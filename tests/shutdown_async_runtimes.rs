@@ -13,6 +13,19 @@ use std::time::Duration;
 use ripcord::CancelReason;
 use ripcord::shutdown::Shutdown;
 
+/// The composable timed drain: `drained().timeout(..)`, then `report()`.
+async fn drained_timeout<S: ripcord::time::Sleeper>(
+    shutdown: &ripcord::Shutdown,
+    sleeper: &S,
+    timeout: std::time::Duration,
+) -> Result<(), ripcord::shutdown::DrainReport> {
+    use ripcord::FutureExt as _;
+    match shutdown.drained().timeout(sleeper, timeout).await {
+        Ok(()) => Ok(()),
+        Err(_elapsed) => Err(shutdown.report()),
+    }
+}
+
 /// A timer that needs no runtime: a thread sleeps, then sends.
 fn thread_sleeper(d: Duration) -> impl std::future::Future<Output = ()> {
     let (tx, rx) = ripcord::oneshot::channel::<()>();
@@ -67,14 +80,13 @@ async fn guard_token_stops_a_task_loop() {
     h.join().unwrap();
 }
 
-/// `drained_timeout` reports the straggler, then succeeds once it leaves.
-async fn drained_timeout_reports_then_succeeds() {
+/// `drained().timeout(..)` + `report()` reports the straggler, then succeeds once it leaves.
+async fn drained_with_timeout_reports_then_succeeds() {
     let shutdown = Shutdown::new();
     let stuck = shutdown.guard_named("stuck").unwrap();
     let _other = shutdown.guard().unwrap();
     shutdown.trigger();
-    let report = shutdown
-        .drained_timeout(&thread_sleeper, Duration::from_millis(5))
+    let report = drained_timeout(&shutdown, &thread_sleeper, Duration::from_millis(5))
         .await
         .unwrap_err();
     assert_eq!(report.stragglers().len(), 1);
@@ -82,8 +94,7 @@ async fn drained_timeout_reports_then_succeeds() {
     assert_eq!(report.unnamed(), 1);
     drop(stuck);
     drop(_other);
-    shutdown
-        .drained_timeout(&thread_sleeper, Duration::MAX)
+    drained_timeout(&shutdown, &thread_sleeper, Duration::MAX)
         .await
         .unwrap();
 }
@@ -103,7 +114,7 @@ async fn tracked_futures_release_and_late_work_is_refused() {
 on_every_runtime!(
     drained_waits_for_trigger_and_every_guard,
     guard_token_stops_a_task_loop,
-    drained_timeout_reports_then_succeeds,
+    drained_with_timeout_reports_then_succeeds,
     tracked_futures_release_and_late_work_is_refused,
 );
 
@@ -132,9 +143,12 @@ fn tokio_spawned_tracked_tasks_drain_after_trigger() {
             _ = tokio::time::sleep(Duration::from_millis(5)) => {}
         }
         shutdown.trigger();
-        shutdown
-            .drained_timeout(&|d| tokio::time::sleep(d), Duration::from_secs(10))
-            .await
-            .unwrap();
+        drained_timeout(
+            &shutdown,
+            &|d| tokio::time::sleep(d),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
     });
 }

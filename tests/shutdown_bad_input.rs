@@ -6,6 +6,19 @@ use std::time::{Duration, Instant};
 
 use ripcord::shutdown::Shutdown;
 
+/// The composable timed drain: `drained().timeout(..)`, then `report()`.
+async fn drained_timeout<S: ripcord::time::Sleeper>(
+    shutdown: &ripcord::Shutdown,
+    sleeper: &S,
+    timeout: std::time::Duration,
+) -> Result<(), ripcord::shutdown::DrainReport> {
+    use ripcord::FutureExt as _;
+    match shutdown.drained().timeout(sleeper, timeout).await {
+        Ok(()) => Ok(()),
+        Err(_elapsed) => Err(shutdown.report()),
+    }
+}
+
 fn far_future() -> Option<Instant> {
     Instant::now().checked_add(Duration::from_secs(100 * 365 * 86_400))
 }
@@ -86,7 +99,7 @@ fn short_timeout_fires_and_not_before_its_deadline() {
 }
 
 #[test]
-fn drained_timeout_with_zero_and_max_on_a_closure_sleeper() {
+fn drained_with_timeout_with_zero_and_max_on_a_closure_sleeper() {
     // A closure sleeper that is ready at once for zero and never otherwise.
     let sleeper = |d: Duration| async move {
         if d != Duration::ZERO {
@@ -96,25 +109,24 @@ fn drained_timeout_with_zero_and_max_on_a_closure_sleeper() {
     let shutdown = Shutdown::new();
     let g = shutdown.guard_named("g").unwrap();
     shutdown.trigger();
-    let report = futures::executor::block_on(shutdown.drained_timeout(&sleeper, Duration::ZERO))
+    let report = futures::executor::block_on(drained_timeout(&shutdown, &sleeper, Duration::ZERO))
         .unwrap_err();
     assert_eq!(report.stragglers()[0].name(), "g");
     drop(g);
-    futures::executor::block_on(shutdown.drained_timeout(&sleeper, Duration::MAX)).unwrap();
-    futures::executor::block_on(shutdown.drained_timeout(&sleeper, Duration::ZERO)).unwrap();
+    futures::executor::block_on(drained_timeout(&shutdown, &sleeper, Duration::MAX)).unwrap();
+    futures::executor::block_on(drained_timeout(&shutdown, &sleeper, Duration::ZERO)).unwrap();
 }
 
 #[cfg(feature = "async-io")]
 #[test]
 #[cfg_attr(miri, ignore = "needs the async-io reactor")]
-fn drained_timeout_with_builtin_sleeper_handles_zero_and_max() {
+fn drained_with_timeout_with_builtin_sleeper_handles_zero_and_max() {
     use ripcord::time::AsyncIoSleeper;
     let shutdown = Shutdown::new();
     let g = shutdown.guard().unwrap();
     shutdown.trigger();
     smol::block_on(async {
-        let report = shutdown
-            .drained_timeout(&AsyncIoSleeper, Duration::ZERO)
+        let report = drained_timeout(&shutdown, &AsyncIoSleeper, Duration::ZERO)
             .await
             .unwrap_err();
         assert_eq!(report.unnamed(), 1);
@@ -124,8 +136,7 @@ fn drained_timeout_with_builtin_sleeper_handles_zero_and_max() {
             drop(g);
             s.active_guards()
         });
-        shutdown
-            .drained_timeout(&AsyncIoSleeper, Duration::MAX)
+        drained_timeout(&shutdown, &AsyncIoSleeper, Duration::MAX)
             .await
             .unwrap();
         assert_eq!(h.join().unwrap(), 0);
@@ -135,7 +146,7 @@ fn drained_timeout_with_builtin_sleeper_handles_zero_and_max() {
 #[cfg(feature = "tokio")]
 #[test]
 #[cfg_attr(miri, ignore = "needs the tokio runtime")]
-fn drained_timeout_on_tokio_reports_stragglers_at_the_deadline() {
+fn drained_with_timeout_on_tokio_reports_stragglers_at_the_deadline() {
     use ripcord::time::TokioSleeper;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -146,13 +157,12 @@ fn drained_timeout_on_tokio_reports_stragglers_at_the_deadline() {
         let _g = shutdown.guard_named("stuck").unwrap();
         shutdown.trigger();
         let start = Instant::now();
-        let report = shutdown
-            .drained_timeout(&TokioSleeper, Duration::from_millis(10))
+        let report = drained_timeout(&shutdown, &TokioSleeper, Duration::from_millis(10))
             .await
             .unwrap_err();
         assert!(start.elapsed() >= Duration::from_millis(10));
         assert_eq!(report.stragglers()[0].name(), "stuck");
-        let past = shutdown.drained_timeout(&TokioSleeper, Duration::MAX);
+        let past = drained_timeout(&shutdown, &TokioSleeper, Duration::MAX);
         drop(past); // never polled: nothing leaks, nothing panics
     });
 }

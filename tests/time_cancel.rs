@@ -1,4 +1,4 @@
-//! Timers meet tokens: `with_cancellation` and `cancel_after_with`.
+//! Timers meet tokens: `with_cancellation` and `time::cancel_on_timer`.
 #![cfg(all(feature = "std", not(loom)))]
 
 use std::future::{Future, pending};
@@ -9,10 +9,14 @@ use std::time::{Duration, Instant};
 use ripcord::{CancelReason, CancellationToken, FutureExt};
 
 #[test]
-fn cancel_after_with_finishes_early_when_the_token_is_cancelled_otherwise() {
+fn cancel_on_timer_finishes_early_when_the_token_is_cancelled_otherwise() {
     let token = CancellationToken::new();
     let never = |_d: Duration| pending::<()>();
-    let mut timer = pin!(token.cancel_after_with(&never, Duration::from_secs(1)));
+    let mut timer = pin!(ripcord::time::cancel_on_timer(
+        &token,
+        &never,
+        Duration::from_secs(1)
+    ));
     let mut cx = Context::from_waker(Waker::noop());
     assert!(timer.as_mut().poll(&mut cx).is_pending());
     token.cancel_with(CancelReason::custom("manual"));
@@ -21,12 +25,16 @@ fn cancel_after_with_finishes_early_when_the_token_is_cancelled_otherwise() {
 }
 
 #[test]
-fn cancel_at_with_a_past_deadline_cancels_at_the_first_poll() {
+fn cancel_on_timer_at_with_a_past_deadline_cancels_at_the_first_poll() {
     let token = CancellationToken::new();
     let child = token.child_token();
     let ready_sleeper = |_d: Duration| std::future::ready(());
     let past = Instant::now() - Duration::from_secs(5);
-    let mut timer = pin!(token.cancel_at_with(&ready_sleeper, past));
+    let mut timer = pin!(ripcord::time::cancel_on_timer_at(
+        &token,
+        &ready_sleeper,
+        past
+    ));
     assert_eq!(
         timer.as_mut().poll(&mut Context::from_waker(Waker::noop())),
         Poll::Ready(())
@@ -38,7 +46,11 @@ fn cancel_at_with_a_past_deadline_cancels_at_the_first_poll() {
 fn dropping_an_unpolled_cancel_after_cancels_nothing() {
     let token = CancellationToken::new();
     let ready_sleeper = |_d: Duration| std::future::ready(());
-    drop(token.cancel_after_with(&ready_sleeper, Duration::ZERO));
+    drop(ripcord::time::cancel_on_timer(
+        &token,
+        &ready_sleeper,
+        Duration::ZERO,
+    ));
     assert!(!token.is_cancelled());
 }
 

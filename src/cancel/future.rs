@@ -6,46 +6,53 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use super::CancellationToken;
+use futures_core::future::FusedFuture;
+
 use super::node::Cancellation;
+use super::{CancellationToken, CancelledError};
 use crate::wait::{Event, Key};
 
 /// A future's registration with its token: kept between polls (so a pending
-/// future stays registered), withdrawn on completion and on drop.
+/// future stays registered), withdrawn on completion and on drop; `done` once
+/// the future has returned `Ready` (its `FusedFuture::is_terminated`).
 #[derive(Default)]
-struct Registration(Option<Key>);
+struct Registration {
+    key: Option<Key>,
+    done: bool,
+}
 
 impl Registration {
     /// Polls until the token is cancelled, through the waiting core.
     fn poll(&mut self, token: &CancellationToken, cx: &mut Context<'_>) -> Poll<()> {
-        crate::wait::poll_event(&Cancellation(&token.node), &mut self.0, cx)
+        let poll = crate::wait::poll_event(&Cancellation(&token.node), &mut self.key, cx);
+        self.done |= poll.is_ready();
+        poll
     }
 
     /// Withdraws the registration (a dropped future must not stay listed).
     fn withdraw(&mut self, token: &CancellationToken) {
-        if let Some(key) = self.0.take() {
+        if let Some(key) = self.key.take() {
             Cancellation(&token.node).unlisten(key);
         }
     }
-}
 
-fn poll_cancelled(
-    token: &CancellationToken,
-    registration: &mut Registration,
-    cx: &mut Context<'_>,
-) -> Poll<()> {
-    registration.poll(token, cx)
+    /// The future has returned `Ready`, with whatever output.
+    fn finish(&mut self, token: &CancellationToken) {
+        self.withdraw(token);
+        self.done = true;
+    }
 }
 
 /// The future returned by [`CancellationToken::cancelled`]: resolves once the
 /// token is cancelled.
 ///
-/// **Naming:** this is `ripcord::cancel::Cancelled<'a>`, a *future*. The crate
-/// root's [`ripcord::Cancelled`](crate::Cancelled) is a different type, the
-/// *error* returned by [`CancellationToken::run_until_cancelled`].
+/// Named after the method that returns it (the error type is
+/// [`CancelledError`](super::CancelledError)).
 ///
-/// Cancel-safe: dropping it deregisters its waker. Polling it again after it
-/// completed returns `Ready` again.
+/// Cancel-safe: dropping it deregisters its waker. It is a
+/// [`FusedFuture`](futures_core::future::FusedFuture), so `futures::select!`
+/// takes it without `.fuse()`; polling it again after it completed returns
+/// `Ready` again.
 ///
 /// ```
 /// use ripcord::CancellationToken;
@@ -81,7 +88,13 @@ impl Future for Cancelled<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        poll_cancelled(this.token, &mut this.registration, cx)
+        this.registration.poll(this.token, cx)
+    }
+}
+
+impl FusedFuture for Cancelled<'_> {
+    fn is_terminated(&self) -> bool {
+        self.registration.done
     }
 }
 
@@ -95,9 +108,7 @@ impl fmt::Debug for Cancelled<'_> {
 
 /// The future returned by [`CancellationToken::cancelled_owned`]: like
 /// [`Cancelled`], but owns a handle of the token, so it is `'static` and `Send`.
-///
-/// Not to be confused with the crate root's error type
-/// [`ripcord::Cancelled`](crate::Cancelled).
+/// Cancel-safe and fused, like [`Cancelled`].
 ///
 /// ```
 /// let token = ripcord::CancellationToken::new();
@@ -131,7 +142,13 @@ impl Future for CancelledOwned {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        poll_cancelled(&this.token, &mut this.registration, cx)
+        this.registration.poll(&this.token, cx)
+    }
+}
+
+impl FusedFuture for CancelledOwned {
+    fn is_terminated(&self) -> bool {
+        self.registration.done
     }
 }
 
@@ -148,23 +165,23 @@ fn poll_run<F: Future>(
     registration: &mut Registration,
     fut: Pin<&mut F>,
     cx: &mut Context<'_>,
-) -> Poll<Result<F::Output, crate::Cancelled>> {
+) -> Poll<Result<F::Output, CancelledError>> {
+    let cancelled = || {
+        let reason = token.reason().unwrap_or(super::CancelReason::Cancelled);
+        Poll::Ready(Err(CancelledError::new(reason)))
+    };
     // The token first, on every poll: once cancelled, the work is not
     // polled again (and never started if it was cancelled before).
     if token.is_cancelled() {
-        registration.withdraw(token);
-        let reason = token.reason().unwrap_or(super::CancelReason::Cancelled);
-        return Poll::Ready(Err(crate::Cancelled::new(reason)));
+        registration.finish(token);
+        return cancelled();
     }
     if let Poll::Ready(out) = fut.poll(cx) {
-        registration.withdraw(token);
+        registration.finish(token);
         return Poll::Ready(Ok(out));
     }
-    match poll_cancelled(token, registration, cx) {
-        Poll::Ready(()) => {
-            let reason = token.reason().unwrap_or(super::CancelReason::Cancelled);
-            Poll::Ready(Err(crate::Cancelled::new(reason)))
-        }
+    match registration.poll(token, cx) {
+        Poll::Ready(()) => cancelled(),
         Poll::Pending => Poll::Pending,
     }
 }
@@ -173,7 +190,7 @@ pin_project_lite::pin_project! {
     /// The future returned by [`CancellationToken::run_until_cancelled`].
     ///
     /// Output: `Ok(output)` if the inner future finished first, otherwise
-    /// `Err(`[`ripcord::Cancelled`](crate::Cancelled)`)` with the token's
+    /// `Err(`[`CancelledError`]`)` with the token's
     /// reason. The token is checked before the inner future on every poll.
     ///
     /// ```
@@ -208,11 +225,17 @@ impl<'a, F: Future> RunUntilCancelled<'a, F> {
 }
 
 impl<F: Future> Future for RunUntilCancelled<'_, F> {
-    type Output = Result<F::Output, crate::Cancelled>;
+    type Output = Result<F::Output, CancelledError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         poll_run(this.token, this.registration, this.fut, cx)
+    }
+}
+
+impl<F: Future> FusedFuture for RunUntilCancelled<'_, F> {
+    fn is_terminated(&self) -> bool {
+        self.registration.done
     }
 }
 
@@ -261,11 +284,17 @@ impl<F: Future> RunUntilCancelledOwned<F> {
 }
 
 impl<F: Future> Future for RunUntilCancelledOwned<F> {
-    type Output = Result<F::Output, crate::Cancelled>;
+    type Output = Result<F::Output, CancelledError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         poll_run(this.token, this.registration, this.fut, cx)
+    }
+}
+
+impl<F: Future> FusedFuture for RunUntilCancelledOwned<F> {
+    fn is_terminated(&self) -> bool {
+        self.registration.done
     }
 }
 

@@ -5,10 +5,11 @@
 //!   is one atomic load.
 //! - [`CancelReason`]: why it was cancelled (explicit, deadline, or a value of
 //!   yours).
-//! - [`Cancelled`] / [`CancelledOwned`]: the futures that wait for it (not to
-//!   be confused with the crate root's **error** type
-//!   [`ripcord::Cancelled`](crate::Cancelled)).
-//! - [`CancelCallback`]: keeps an `on_cancel` callback registered.
+//! - [`Cancelled`] / [`CancelledOwned`]: the futures that wait for it, named
+//!   after the methods that return them.
+//! - [`CancelledError`]: the error of work stopped by a token, with its reason.
+//! - [`CancelCallback`] / [`CallbackGuard`]: handles of `on_cancel` and
+//!   `on_cancel_scoped` callbacks.
 //! - [`DropGuard`]: cancels on drop.
 //!
 //! Waiting (async or blocking) goes through the crate's one waiting core: a
@@ -36,6 +37,7 @@
 
 mod callback;
 mod dispatch;
+mod error;
 mod future;
 mod guard;
 mod node;
@@ -43,7 +45,8 @@ mod reason;
 mod timer;
 mod token;
 
-pub use callback::CancelCallback;
+pub use callback::{CallbackGuard, CancelCallback};
+pub use error::CancelledError;
 pub use future::{Cancelled, CancelledOwned, RunUntilCancelled, RunUntilCancelledOwned};
 pub use guard::DropGuard;
 pub use reason::{CancelReason, CustomReason};

@@ -6,8 +6,9 @@ use core::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use super::node::{Cancellation, Node, NodeRef, Registered};
-use super::{CancelCallback, CancelReason, Cancelled, CancelledOwned, DropGuard};
+use super::{CallbackGuard, CancelCallback, CancelReason, Cancelled, CancelledOwned, DropGuard};
 use super::{RunUntilCancelled, RunUntilCancelledOwned};
+use crate::Elapsed;
 
 /// A cancellation token: cheap to check, waitable from threads and async
 /// tasks, arranged in trees, with a [`CancelReason`], deadlines and callbacks.
@@ -227,10 +228,8 @@ impl CancellationToken {
     /// re-creates it each round does not grow anything). Resolves immediately,
     /// without registering anything, if the token already is cancelled.
     ///
-    /// The future type is [`cancel::Cancelled`](crate::cancel::Cancelled); do
-    /// not confuse it with the error type [`ripcord::Cancelled`](crate::Cancelled)
-    /// at the crate root, which [`run_until_cancelled`](Self::run_until_cancelled)
-    /// returns.
+    /// The future, [`cancel::Cancelled`](crate::cancel::Cancelled), is fused:
+    /// `futures::select!` takes it without `.fuse()`.
     ///
     /// ```
     /// let token = ripcord::CancellationToken::new();
@@ -273,12 +272,14 @@ impl CancellationToken {
     /// assert!(token.is_cancelled());
     /// ```
     pub fn wait(&self) {
-        self.wait_until(None);
+        // No deadline: returns only once cancelled.
+        let _cancelled = self.wait_until(None);
     }
 
-    /// Blocks for at most `timeout` until the token is cancelled; returns
-    /// whether it is. A timeout too large to represent (such as
-    /// [`Duration::MAX`]) waits forever; a zero timeout only checks.
+    /// Blocks for at most `timeout` until the token is cancelled: `Ok(())`
+    /// once it is, `Err(Elapsed)` if the time ran out first. A timeout too
+    /// large to represent (such as [`Duration::MAX`]) waits forever; a zero
+    /// timeout only checks.
     ///
     /// Blocking: see [`wait`](Self::wait).
     ///
@@ -286,16 +287,17 @@ impl CancellationToken {
     /// use std::time::Duration;
     ///
     /// let token = ripcord::CancellationToken::new();
-    /// assert!(!token.wait_timeout(Duration::from_millis(10)));
+    /// assert!(token.wait_timeout(Duration::from_millis(10)).is_err());
     /// token.cancel();
-    /// assert!(token.wait_timeout(Duration::MAX));
+    /// assert_eq!(token.wait_timeout(Duration::MAX), Ok(()));
     /// ```
-    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+    #[must_use = "the result says whether the token was cancelled or the time ran out"]
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<(), Elapsed> {
         self.wait_until(crate::wait::deadline_after(timeout))
     }
 
-    /// Blocks until the token is cancelled or `deadline` passes; returns
-    /// whether it is cancelled. A deadline in the past only checks.
+    /// Blocks until the token is cancelled (`Ok(())`) or `deadline` passes
+    /// (`Err(Elapsed)`). A deadline in the past only checks.
     ///
     /// Blocking: see [`wait`](Self::wait).
     ///
@@ -303,14 +305,15 @@ impl CancellationToken {
     /// use std::time::{Duration, Instant};
     ///
     /// let token = ripcord::CancellationToken::new();
-    /// assert!(!token.wait_deadline(Instant::now() + Duration::from_millis(10)));
+    /// assert!(token.wait_deadline(Instant::now() + Duration::from_millis(10)).is_err());
     /// ```
-    pub fn wait_deadline(&self, deadline: Instant) -> bool {
+    #[must_use = "the result says whether the token was cancelled or the time ran out"]
+    pub fn wait_deadline(&self, deadline: Instant) -> Result<(), Elapsed> {
         self.wait_until(Some(deadline))
     }
 
-    fn wait_until(&self, deadline: Option<Instant>) -> bool {
-        crate::wait::block_on(&Cancellation(&self.node), deadline).is_some()
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<(), Elapsed> {
+        crate::wait::block_on(&Cancellation(&self.node), deadline).ok_or(Elapsed::new())
     }
 
     /// Cancels the token with [`CancelReason::DeadlineExceeded`] once
@@ -345,10 +348,15 @@ impl CancellationToken {
     /// thread (`ripcord-timer`) shared by every token in the process. It keeps
     /// the pending deadlines in an ordered map, holding only weak references
     /// (a pending deadline never keeps a token alive; dropping or cancelling
-    /// the token removes its entry), and sleeps on a condition variable until
-    /// the earliest one. Callbacks of tokens cancelled by a deadline run on
-    /// that thread. Descendants need no timer of their own: they are cancelled
-    /// with their ancestor.
+    /// the token removes its entry), and sleeps until the earliest one. It only
+    /// does the state transitions and unparks blocked threads: callbacks and
+    /// task wakers of tokens cancelled by a deadline run on helper threads
+    /// (`ripcord-callbacks`), so a slow callback delays no other deadline.
+    /// Descendants need no timer of their own: they are cancelled with their
+    /// ancestor.
+    ///
+    /// To drive a deadline from your own runtime's timer instead, spawn
+    /// [`time::cancel_on_timer_at`](crate::time::cancel_on_timer_at).
     ///
     /// ```
     /// use std::time::{Duration, Instant};
@@ -396,9 +404,16 @@ impl CancellationToken {
     ///   thread for a deadline), outside every lock, after the whole cancelled
     ///   subtree is published and woken. Callbacks of one token run in
     ///   registration order.
-    /// - Dropping the returned [`CancelCallback`] before the callback started
-    ///   unregisters it: it never runs. See [`CancelCallback`] for a drop that
-    ///   races the callback.
+    /// - The callback stays registered until it runs or the token is freed,
+    ///   **whether or not the returned [`CancelCallback`] is kept**: discarding
+    ///   the handle (`let _ = ...`, or a bare statement) never loses it. Call
+    ///   [`CancelCallback::unregister`] to remove it. For a callback that must
+    ///   not outlive a scope (it borrows nothing, but what it touches goes
+    ///   away), use [`on_cancel_scoped`](Self::on_cancel_scoped).
+    ///
+    /// Each registration costs a boxed closure plus a slot in the token's
+    /// list until the token is cancelled or freed; on a long-lived token,
+    /// unregister callbacks you no longer need.
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
@@ -407,7 +422,8 @@ impl CancellationToken {
     /// let token = CancellationToken::new();
     /// let seen = Arc::new(Mutex::new(None));
     /// let s = seen.clone();
-    /// let _registration = token.on_cancel(move |reason| *s.lock().unwrap() = Some(reason.to_string()));
+    /// // The handle is not needed to keep the callback.
+    /// token.on_cancel(move |reason| *s.lock().unwrap() = Some(reason.to_string()));
     /// token.cancel();
     /// assert_eq!(seen.lock().unwrap().as_deref(), Some("cancelled"));
     /// ```
@@ -419,6 +435,36 @@ impl CancellationToken {
             Registered::Stored(id) => CancelCallback::stored(self.node.clone(), id),
             Registered::RanNow => CancelCallback::done(),
         }
+    }
+
+    /// Like [`on_cancel`](Self::on_cancel), but the callback lives only as
+    /// long as the returned [`CallbackGuard`]: dropping the guard unregisters
+    /// it (and, if the callback is running on another thread right then,
+    /// waits for it to return). Use it when the callback touches something
+    /// that goes away at the end of a scope.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use ripcord::CancellationToken;
+    ///
+    /// let token = CancellationToken::new();
+    /// let runs = Arc::new(AtomicUsize::new(0));
+    /// {
+    ///     let r = runs.clone();
+    ///     let _guard = token.on_cancel_scoped(move |_| {
+    ///         r.fetch_add(1, Ordering::SeqCst);
+    ///     });
+    ///     // ... work that should be interrupted by a cancellation ...
+    /// } // guard dropped: unregistered
+    /// token.cancel();
+    /// assert_eq!(runs.load(Ordering::SeqCst), 0);
+    /// ```
+    pub fn on_cancel_scoped<F>(&self, callback: F) -> CallbackGuard
+    where
+        F: FnOnce(&CancelReason) + Send + 'static,
+    {
+        CallbackGuard::new(self.on_cancel(callback))
     }
 
     /// Wraps the token in a guard that cancels it when dropped (unless
@@ -439,7 +485,7 @@ impl CancellationToken {
     /// comes first. The token is checked **before** `fut` on every poll, so a
     /// cancelled token never starts the work and a cancellation is honoured at
     /// the next wake-up even if `fut` would have been ready then. Returns the
-    /// error [`ripcord::Cancelled`](crate::Cancelled) carrying the reason.
+    /// error [`CancelledError`](crate::CancelledError) carrying the reason.
     /// Dropping the returned future drops `fut` (cancel-safe exactly when
     /// `fut` is).
     ///
@@ -450,7 +496,7 @@ impl CancellationToken {
     /// assert_eq!(pollster::block_on(token.run_until_cancelled(async { 7 })), Ok(7));
     /// token.cancel();
     /// let err = pollster::block_on(token.run_until_cancelled(async { 7 })).unwrap_err();
-    /// assert_eq!(err.to_string(), "cancelled: cancelled");
+    /// assert_eq!(err.to_string(), "cancelled");
     /// ```
     pub fn run_until_cancelled<F: Future>(&self, fut: F) -> RunUntilCancelled<'_, F> {
         RunUntilCancelled::new(self, fut)

@@ -261,6 +261,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv_timeout(Duration::ZERO), Ok(3));
     /// ```
     #[cfg(feature = "std")]
+    #[must_use = "the value, or why none came, is in the result"]
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         // Check before reading the clock: a ready answer needs no deadline.
         match self.answer_if_there() {
@@ -290,6 +291,7 @@ impl<T> Receiver<T> {
     /// assert!(Instant::now() >= deadline);
     /// ```
     #[cfg(feature = "std")]
+    #[must_use = "the value, or why none came, is in the result"]
     pub fn recv_deadline(&mut self, deadline: Instant) -> Result<T, RecvTimeoutError> {
         match self.answer_if_there() {
             Some(answer) => answer.map_err(RecvTimeoutError::from),
@@ -429,6 +431,28 @@ impl<T> Future for Receiver<T> {
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.poll_recv(cx)
+    }
+}
+
+/// Terminated once the receiver has produced its answer (see
+/// [`Receiver::is_terminated`]): `futures::select!` takes `&mut rx` without
+/// `.fuse()` and skips it after it fired.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// let (tx, mut rx) = ripcord::oneshot::channel::<u8>();
+/// let mut never = futures::future::pending::<()>();
+/// tx.send(3).unwrap();
+/// futures::select! {
+///     got = rx => assert_eq!(got, Ok(3)),
+///     _ = never => unreachable!(),
+/// }
+/// # });
+/// ```
+impl<T> futures_core::future::FusedFuture for Receiver<T> {
+    #[inline]
+    fn is_terminated(&self) -> bool {
+        Receiver::is_terminated(self)
     }
 }
 

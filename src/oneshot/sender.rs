@@ -175,7 +175,10 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn closed(&mut self) -> Closed<'_, T> {
-        Closed { sender: self }
+        Closed {
+            sender: self,
+            done: false,
+        }
     }
 
     /// Blocks the thread until the receiver is dropped or closed.
@@ -193,11 +196,12 @@ impl<T> Sender<T> {
     /// ```
     #[cfg(feature = "std")]
     pub fn wait_closed(&mut self) {
-        self.wait_closed_until(None);
+        // No deadline: returns only once the receiver is gone.
+        let _closed = self.wait_closed_until(None);
     }
 
-    /// Blocks the thread until the receiver is dropped or closed, or `timeout`
-    /// elapses. Returns `true` if the receiver is gone.
+    /// Blocks the thread until the receiver is dropped or closed (`Ok(())`),
+    /// or `timeout` elapses (`Err(Elapsed)`).
     ///
     /// A timeout too large to represent (such as `Duration::MAX`) waits forever.
     ///
@@ -207,17 +211,21 @@ impl<T> Sender<T> {
     /// use std::time::Duration;
     ///
     /// let (mut tx, rx) = ripcord::oneshot::channel::<u8>();
-    /// assert!(!tx.wait_closed_timeout(Duration::from_millis(1)));
+    /// assert!(tx.wait_closed_timeout(Duration::from_millis(1)).is_err());
     /// drop(rx);
-    /// assert!(tx.wait_closed_timeout(Duration::from_millis(1)));
+    /// assert_eq!(tx.wait_closed_timeout(Duration::from_millis(1)), Ok(()));
     /// ```
     #[cfg(feature = "std")]
-    pub fn wait_closed_timeout(&mut self, timeout: std::time::Duration) -> bool {
+    #[must_use = "the result says whether the receiver is gone or the time ran out"]
+    pub fn wait_closed_timeout(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<(), crate::Elapsed> {
         self.wait_closed_until(crate::wait::deadline_after(timeout))
     }
 
-    /// Blocks the thread until the receiver is dropped or closed, or `deadline`
-    /// passes. Returns `true` if the receiver is gone.
+    /// Blocks the thread until the receiver is dropped or closed (`Ok(())`),
+    /// or `deadline` passes (`Err(Elapsed)`).
     ///
     /// A deadline in the past checks once without blocking.
     ///
@@ -228,19 +236,28 @@ impl<T> Sender<T> {
     ///
     /// let (mut tx, rx) = ripcord::oneshot::channel::<u8>();
     /// let deadline = Instant::now() + Duration::from_millis(1);
-    /// assert!(!tx.wait_closed_deadline(deadline));
+    /// assert!(tx.wait_closed_deadline(deadline).is_err());
     /// ```
     #[cfg(feature = "std")]
-    pub fn wait_closed_deadline(&mut self, deadline: std::time::Instant) -> bool {
+    #[must_use = "the result says whether the receiver is gone or the time ran out"]
+    pub fn wait_closed_deadline(
+        &mut self,
+        deadline: std::time::Instant,
+    ) -> Result<(), crate::Elapsed> {
         self.wait_closed_until(Some(deadline))
     }
 
     #[cfg(feature = "std")]
-    fn wait_closed_until(&mut self, deadline: Option<std::time::Instant>) -> bool {
+    fn wait_closed_until(
+        &mut self,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<(), crate::Elapsed> {
         // SAFETY: we are the live sender.
         let event = unsafe { SideEvent::new(self.block(), TX) };
         // (`block_on` answers only once the side is ready.)
-        crate::wait::block_on(&event, deadline).is_some()
+        crate::wait::block_on(&event, deadline)
+            .map(drop)
+            .ok_or(crate::Elapsed::new())
     }
 }
 
@@ -292,13 +309,23 @@ impl<T> fmt::Debug for Sender<T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct Closed<'a, T> {
     sender: &'a mut Sender<T>,
+    done: bool,
 }
 
 impl<T> Future for Closed<'_, T> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.sender.poll_closed(cx)
+        let poll = self.sender.poll_closed(cx);
+        self.done |= poll.is_ready();
+        poll
+    }
+}
+
+/// Terminated once it has resolved.
+impl<T> futures_core::future::FusedFuture for Closed<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 

@@ -346,6 +346,7 @@ impl Shutdown {
     /// let report = shutdown.wait_timeout(Duration::from_millis(5)).unwrap_err();
     /// assert_eq!(report.stragglers()[0].name(), "stuck job");
     /// ```
+    #[must_use = "the result says whether the drain finished, and if not, what is still running"]
     pub fn wait_timeout(&self, timeout: Duration) -> Result<(), DrainReport> {
         self.wait_deadline_opt(crate::wait::deadline_after(timeout))
     }
@@ -365,6 +366,7 @@ impl Shutdown {
     /// shutdown.trigger();
     /// assert!(shutdown.wait_deadline(Instant::now() + Duration::from_secs(1)).is_ok());
     /// ```
+    #[must_use = "the result says whether the drain finished, and if not, what is still running"]
     pub fn wait_deadline(&self, deadline: Instant) -> Result<(), DrainReport> {
         self.wait_deadline_opt(Some(deadline))
     }
@@ -381,7 +383,7 @@ impl Shutdown {
     /// dropped. Works on any executor.
     ///
     /// Cancel-safe: dropping the [`Drain`] unregisters it and loses nothing.
-    /// The future is `Send`, `Sync`, `Unpin` and `'static`.
+    /// The future is `Send`, `Sync`, `Unpin`, `'static` and fused.
     ///
     /// ```
     /// # futures::executor::block_on(async {
@@ -390,29 +392,16 @@ impl Shutdown {
     /// shutdown.drained().await;
     /// # });
     /// ```
-    pub fn drained(&self) -> Drain {
-        Drain {
-            inner: self.inner.clone(),
-            key: None,
-        }
-    }
-
-    /// Like [`drained`](Shutdown::drained), giving up after `timeout` on the
-    /// application's own timer (see [`Sleeper`](crate::time::Sleeper)).
     ///
-    /// `timeout` is handed to the sleeper as for
-    /// [`FutureExt::timeout`](crate::FutureExt::timeout): with the built-in
-    /// sleepers a zero timeout only checks and `Duration::MAX` never elapses.
-    /// If the drain completes as the timeout fires, the result is `Ok`.
-    /// Cancel-safe: dropping the future gives up waiting and loses nothing.
+    /// # With a timeout
     ///
-    /// # Errors
-    ///
-    /// On timeout, a [`DrainReport`] naming every guard still alive.
+    /// Put any runtime's timer on it with the [`time`](crate::time) adapters,
+    /// and ask for the [`report`](Shutdown::report) of what is still running
+    /// when it elapses (this replaces 0.1's `drained_timeout`):
     ///
     /// ```
     /// use std::time::Duration;
-    /// use ripcord::shutdown::Shutdown;
+    /// use ripcord::{shutdown::Shutdown, FutureExt};
     ///
     /// # smol::block_on(async {
     /// let shutdown = Shutdown::new();
@@ -422,20 +411,17 @@ impl Shutdown {
     /// let sleeper = |d| async move {
     ///     smol::Timer::after(d).await;
     /// };
-    /// let report = shutdown.drained_timeout(&sleeper, Duration::from_millis(5)).await.unwrap_err();
-    /// assert_eq!(report.stragglers()[0].name(), "slow request");
+    /// if shutdown.drained().timeout(&sleeper, Duration::from_millis(5)).await.is_err() {
+    ///     let report = shutdown.report();
+    ///     assert_eq!(report.stragglers()[0].name(), "slow request");
+    /// }
     /// # });
     /// ```
-    pub async fn drained_timeout<S: crate::time::Sleeper>(
-        &self,
-        sleeper: &S,
-        timeout: Duration,
-    ) -> Result<(), DrainReport> {
-        use crate::time::FutureExt;
-        match self.drained().timeout(sleeper, timeout).await {
-            Ok(()) => Ok(()),
-            Err(_) if self.is_drained() => Ok(()),
-            Err(_) => Err(self.report()),
+    pub fn drained(&self) -> Drain {
+        Drain {
+            inner: self.inner.clone(),
+            key: None,
+            done: false,
         }
     }
 
@@ -690,6 +676,7 @@ impl std::error::Error for AlreadyDrained {}
 pub struct Drain {
     inner: Arc<Inner>,
     key: Option<Key>,
+    done: bool,
 }
 
 impl Future for Drain {
@@ -697,7 +684,16 @@ impl Future for Drain {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        crate::wait::poll_event(&Drained(&this.inner), &mut this.key, cx)
+        let poll = crate::wait::poll_event(&Drained(&this.inner), &mut this.key, cx);
+        this.done |= poll.is_ready();
+        poll
+    }
+}
+
+/// Terminated once it has resolved.
+impl futures_core::future::FusedFuture for Drain {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 
@@ -761,6 +757,13 @@ impl<F: Future> Future for Tracked<F> {
         // Done: stop counting now, not when the executor drops the task.
         this.guard.take();
         Poll::Ready(output)
+    }
+}
+
+/// Terminated once the inner future has completed (its guard is released then).
+impl<F: Future> futures_core::future::FusedFuture for Tracked<F> {
+    fn is_terminated(&self) -> bool {
+        self.guard.is_none()
     }
 }
 

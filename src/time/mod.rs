@@ -13,9 +13,9 @@
 //!   `Fn(Duration) -> impl Future<Output = ()>` is a sleeper too.
 //! - [`FutureExt::with_cancellation`] stops a future when a
 //!   [`CancellationToken`](crate::CancellationToken) is cancelled and returns
-//!   [`Cancelled`] with the token's reason;
-//!   [`CancellationToken::cancel_after_with`](crate::CancellationToken::cancel_after_with)
-//!   drives a token's deadline from the application's own timer.
+//!   [`CancelledError`](crate::CancelledError) with the token's reason;
+//!   [`cancel_on_timer`] drives a token's deadline from the application's own
+//!   timer.
 //!
 //! | sleeper | feature | timer | runtime needed |
 //! |---|---|---|---|
@@ -57,8 +57,7 @@
 //! ```
 
 #[cfg(feature = "std")]
-mod cancel;
-mod error;
+mod cancel_on_timer;
 mod ext;
 #[cfg(feature = "std")]
 mod sleeper;
@@ -73,11 +72,9 @@ mod sleep_futures_timer;
 #[cfg(feature = "tokio")]
 mod sleep_tokio;
 
+pub use crate::error::Elapsed;
 #[cfg(feature = "std")]
-pub use cancel::CancelAfter;
-#[cfg(feature = "std")]
-pub use error::Cancelled;
-pub use error::Elapsed;
+pub use cancel_on_timer::{CancelOnTimer, cancel_on_timer, cancel_on_timer_at};
 pub use ext::FutureExt;
 #[cfg(feature = "std")]
 pub use sleeper::Sleeper;

@@ -170,6 +170,7 @@ pin_project_lite::pin_project! {
     /// | waiting | `Some(t)` | `None` | `t` passed: `Ready`; `t` beyond [`HORIZON`]: go to *never*; else arm, go to *armed*, poll the timer |
     /// | never | `None` | `None` | `Pending` (the owner's other futures hold the waker) |
     /// | armed | `Some(t)` | `Some` | polls the runtime's timer |
+    /// | fired | (any) | (any) | `Ready` again; `fired` is set, for `FusedFuture` |
     ///
     /// Only the owner's polls move it; nothing is shared between threads.
     #[derive(Debug)]
@@ -178,6 +179,7 @@ pin_project_lite::pin_project! {
         deadline: Option<Instant>,
         #[pin]
         timer: Option<T>,
+        fired: bool,
     }
 }
 
@@ -193,6 +195,7 @@ impl<T: Arm> LazySleep<T> {
         LazySleep {
             deadline: T::now().checked_add(duration),
             timer: None,
+            fired: false,
         }
     }
 
@@ -201,10 +204,25 @@ impl<T: Arm> LazySleep<T> {
         LazySleep {
             deadline: Some(deadline),
             timer: None,
+            fired: false,
         }
     }
 
-    pub(crate) fn poll_sleep(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    pub(crate) fn poll_sleep(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.fired {
+            return Poll::Ready(());
+        }
+        let poll = self.as_mut().poll_once(cx);
+        *self.project().fired = poll.is_ready();
+        poll
+    }
+
+    /// Whether it has fired.
+    pub(crate) fn is_fired(&self) -> bool {
+        self.fired
+    }
+
+    fn poll_once(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
         if let Some(timer) = this.timer.as_mut().as_pin_mut() {
             return timer.poll(cx).map(drop);
@@ -267,6 +285,13 @@ macro_rules! lazy_sleep_impls {
                 cx: &mut ::core::task::Context<'_>,
             ) -> ::core::task::Poll<()> {
                 self.project().inner.poll_sleep(cx)
+            }
+        }
+
+        /// Terminated once the sleep has fired.
+        impl ::futures_core::future::FusedFuture for $sleep {
+            fn is_terminated(&self) -> bool {
+                self.inner.is_fired()
             }
         }
     };

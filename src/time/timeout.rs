@@ -165,6 +165,24 @@ impl<F: Future, D: Future> Future for Timeout<F, D> {
     }
 }
 
+/// Terminated once it has produced its answer (the output or `Elapsed`).
+///
+/// ```
+/// use core::future::{pending, ready};
+/// use futures::{FutureExt as _, future::FusedFuture};
+/// use ripcord::FutureExt;
+///
+/// let mut t = ready(1).timeout_with(pending::<()>());
+/// assert!(!t.is_terminated());
+/// assert_eq!((&mut t).now_or_never(), Some(Ok(1)));
+/// assert!(t.is_terminated());
+/// ```
+impl<F: Future, D: Future> futures_core::future::FusedFuture for Timeout<F, D> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
 impl<F: fmt::Debug, D: fmt::Debug> fmt::Debug for Timeout<F, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timeout")
