@@ -6,8 +6,8 @@
 use std::io::{self, ErrorKind};
 use std::time::Duration;
 
+use ripcord::Elapsed;
 use ripcord::oneshot::{self, RecvError, RecvTimeoutError, TryRecvError};
-use ripcord::time::Elapsed;
 use ripcord::{CancelReason, CancellationToken, CancelledError, FutureExt as _};
 
 fn recv_io(rx: oneshot::Receiver<u8>) -> io::Result<u8> {
@@ -120,4 +120,88 @@ fn messages_become_custom_reasons_that_children_report() {
     token.cancel_with(String::from("client went away").into());
     let reason = token.reason().unwrap();
     assert_eq!(reason.downcast_ref::<String>().unwrap(), "client went away");
+}
+
+#[test]
+fn question_mark_turns_a_deadline_cancellation_into_timed_out() {
+    let token = CancellationToken::new();
+    token.cancel_at(std::time::Instant::now());
+    let run = || -> io::Result<()> {
+        futures::executor::block_on(token.run_until_cancelled(async {}))?;
+        Ok(())
+    };
+    assert_eq!(run().unwrap_err().kind(), ErrorKind::TimedOut);
+}
+
+#[test]
+fn the_cancellation_error_reads_as_a_sentence() {
+    assert_eq!(
+        CancelledError::new(CancelReason::Cancelled).to_string(),
+        "cancelled"
+    );
+    assert_eq!(
+        CancelledError::new(CancelReason::DeadlineExceeded).to_string(),
+        "deadline exceeded"
+    );
+    assert_eq!(
+        CancelledError::new("shutting down".into()).to_string(),
+        "cancelled: shutting down"
+    );
+}
+
+#[test]
+fn timed_waits_answer_ok_or_elapsed() {
+    let token = CancellationToken::new();
+    assert_eq!(token.wait_timeout(Duration::ZERO), Err(Elapsed::new()));
+    token.cancel();
+    assert_eq!(token.wait_timeout(Duration::MAX), Ok(()));
+
+    let (mut tx, rx) = oneshot::channel::<u8>();
+    assert_eq!(tx.wait_closed_timeout(Duration::ZERO), Err(Elapsed::new()));
+    drop(rx);
+    assert_eq!(tx.wait_closed_timeout(Duration::MAX), Ok(()));
+}
+
+/// `futures::select!` needs `FusedFuture`; every ripcord future is one, so no
+/// `.fuse()` is needed, and a branch that fired is skipped afterwards.
+#[test]
+fn select_takes_ripcord_futures_without_fuse() {
+    use futures::future::FusedFuture;
+
+    futures::executor::block_on(async {
+        let (tx, mut rx) = oneshot::channel::<u8>();
+        let token = CancellationToken::new();
+        let mut cancelled = token.cancelled();
+        let shutdown = ripcord::Shutdown::new();
+        let mut drained = shutdown.drained();
+        tx.send(1).unwrap();
+        let mut order = Vec::new();
+        for _ in 0..3 {
+            futures::select! {
+                got = rx => { assert_eq!(got, Ok(1)); order.push("value"); token.cancel(); }
+                () = cancelled => { order.push("cancelled"); shutdown.trigger(); }
+                () = drained => order.push("drained"),
+            }
+        }
+        assert_eq!(order, ["value", "cancelled", "drained"]);
+        assert!(rx.is_terminated() && cancelled.is_terminated() && drained.is_terminated());
+    });
+}
+
+#[test]
+fn closed_and_run_until_cancelled_are_fused() {
+    use futures::future::{FusedFuture, FutureExt as _};
+
+    let (mut tx, rx) = oneshot::channel::<u8>();
+    drop(rx);
+    let mut closed = tx.closed();
+    assert!(!closed.is_terminated());
+    assert_eq!((&mut closed).now_or_never(), Some(()));
+    assert!(closed.is_terminated());
+
+    let token = CancellationToken::new();
+    let mut run = Box::pin(token.run_until_cancelled(async { 5 }));
+    assert!(!run.is_terminated());
+    assert_eq!(run.as_mut().now_or_never(), Some(Ok(5)));
+    assert!(run.is_terminated());
 }
