@@ -204,11 +204,17 @@ impl<T> Block<T> {
     /// The current state.
     #[inline(always)]
     pub(crate) fn state(&self) -> usize {
+        // ORDERING: `Acquire` pairs with the `Release` half of every
+        // transition (`cas`, `fetch_or`): a `VALUE` bit makes the value
+        // visible, a waiting bit the stored waker.
         self.state.load(Ordering::Acquire)
     }
 
     #[inline(always)]
     fn cas(&self, current: usize, new: usize) -> Result<usize, usize> {
+        // ORDERING: `Release` publishes what this side wrote before the
+        // transition (the value, its waker); `Acquire` (also on failure, for
+        // the retry) sees the other side's.
         self.state
             .compare_exchange(current, new, Ordering::AcqRel, Ordering::Acquire)
     }
@@ -405,6 +411,8 @@ impl<T> Block<T> {
             // The waiters are out of the block; now we may let go of it. (When
             // the CAS above already set `done`, the other side was not done:
             // `plan` checked that, so it will free the block.)
+            // ORDERING: `AcqRel`: whichever side sets its `done` second
+            // sees everything the first did to the block, and frees it.
             let before = block.state.fetch_or(side.done, Ordering::AcqRel);
             if before & other.done != 0 {
                 // SAFETY: the other side was done first, so we are the last.

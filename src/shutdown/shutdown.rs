@@ -258,6 +258,9 @@ impl Shutdown {
         // first) returns with the tree cancelled; but run no user code until
         // the shutdown is marked triggered too.
         let (_, deferred) = self.inner.root.cancel_deferred(reason);
+        // ORDERING: `Release` publishes the cancelled tree to `is_triggered`
+        // and to the drain's waiters; `Acquire` sees the last guard's
+        // release if the count is already 0.
         let prev = self.inner.state.fetch_or(TRIGGERED, Ordering::AcqRel);
         let mut wakeups = Wakeups::new();
         if prev == 0 {
@@ -281,6 +284,7 @@ impl Shutdown {
     /// assert!(shutdown.is_triggered());
     /// ```
     pub fn is_triggered(&self) -> bool {
+        // ORDERING: pairs with `trigger_with`'s `Release`.
         self.inner.state.load(Ordering::Acquire) & TRIGGERED != 0
     }
 
@@ -292,6 +296,7 @@ impl Shutdown {
     /// assert_eq!(shutdown.active_guards(), 1);
     /// ```
     pub fn active_guards(&self) -> usize {
+        // ORDERING: pairs with the guards' `Release` (count changes).
         self.inner.state.load(Ordering::Acquire) / ONE_GUARD
     }
 
@@ -437,6 +442,7 @@ impl Shutdown {
         let named = self.inner.registry();
         // Under the lock, named guards do not come or go, so the count minus
         // the registry is exactly the unnamed guards.
+        // ORDERING: pairs with the guards' `Release`, as in `active_guards`.
         let state = self.inner.state.load(Ordering::Acquire);
         let now = Instant::now();
         let stragglers: Vec<Straggler> = named
@@ -470,15 +476,12 @@ impl fmt::Debug for Shutdown {
 
 impl Inner {
     fn registry(&self) -> MutexGuard<'_, Registry> {
-        // No user code runs under this lock and every update is a single
-        // insert or remove, so the registry is consistent even if poisoned.
-        match self.named.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        crate::loom::lock(&self.named)
     }
 
     fn is_drained(&self) -> bool {
+        // ORDERING: `Acquire` pairs with the last guard's `Release`: what
+        // the guarded work did happens before the drain is seen over.
         self.state.load(Ordering::Acquire) == TRIGGERED
     }
 
@@ -492,6 +495,8 @@ impl Inner {
             let new = state
                 .checked_add(ONE_GUARD)
                 .expect("shutdown guard count overflow");
+            // ORDERING: an RMW on the same word as `trigger` and the last
+            // release, so "drained" and "one more guard" cannot both win.
             match self
                 .state
                 .compare_exchange_weak(state, new, Ordering::AcqRel, Ordering::Relaxed)
@@ -507,6 +512,8 @@ impl Inner {
     /// any lock).
     #[must_use]
     fn release(&self) -> bool {
+        // ORDERING: `Release` publishes the guard holder's work to whoever
+        // sees the drain over; `Acquire` sees `TRIGGERED` if it is set.
         let prev = self.state.fetch_sub(ONE_GUARD, Ordering::AcqRel);
         debug_assert!(prev >= ONE_GUARD, "shutdown guard count underflow");
         prev == TRIGGERED | ONE_GUARD
