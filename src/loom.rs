@@ -10,19 +10,34 @@
 pub(crate) use core::sync::atomic::fence;
 #[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(all(feature = "std", loom))]
+pub(crate) use loom::sync::atomic::fence;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
 
 #[cfg(all(feature = "std", not(loom)))]
 pub(crate) mod thread {
-    pub(crate) use std::thread::{Thread, current, park, park_timeout};
+    pub(crate) use std::thread::{
+        Thread, ThreadId, available_parallelism, current, panicking, park, park_timeout, yield_now,
+    };
 }
 #[cfg(all(feature = "std", loom))]
 pub(crate) mod thread {
-    pub(crate) use loom::thread::{Thread, current, park};
+    pub(crate) use loom::thread::{Thread, ThreadId, current, park, yield_now};
+    pub(crate) use std::thread::{available_parallelism, panicking};
+}
+
+/// Process-wide statics that are never part of a loom model (a lazily
+/// started thread's state, a cached CPU count): they need `const`
+/// construction, which loom's types do not offer, so they stay `std`'s in
+/// both builds. Nothing a model checks goes through them.
+#[cfg(feature = "std")]
+pub(crate) mod statics {
+    pub(crate) use core::sync::atomic::AtomicU8;
+    pub(crate) use std::sync::OnceLock;
 }
 
 /// `core::cell::UnsafeCell` with loom's closure-based access API, so the same

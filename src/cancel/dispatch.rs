@@ -13,9 +13,9 @@
 //! already reported them) and the helper goes on.
 
 use std::collections::VecDeque;
-use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::loom::statics::OnceLock;
 use crate::loom::{Condvar, Mutex, MutexGuard};
 
 /// Most helper threads alive at once.

@@ -403,8 +403,9 @@ impl<T> Block<T> {
                 },
             }
         };
-        // SAFETY (both): we cleared these bits, so the waiters are ours.
+        // SAFETY: we cleared the other side's waiting bit, so its waiter is ours.
         let other_waiter = (prev & other.waiting != 0).then(|| unsafe { block.take_waiter(other) });
+        // SAFETY: we cleared our waiting bit (detaching), so our waiter is ours.
         let own_waiter =
             (prev & side.waiting != 0 && how.detach).then(|| unsafe { block.take_waiter(side) });
         if how.detach && new & side.done == 0 {
@@ -463,9 +464,11 @@ impl<T> Block<T> {
     unsafe fn free_with_contents(this: NonNull<Self>, state: usize) {
         // SAFETY: allocated by `alloc` with `Box`; nobody else can reach it.
         let block = unsafe { Box::from_raw(this.as_ptr()) };
-        // SAFETY (all three): the bits say the slots hold values nobody took.
+        // SAFETY: `VALUE` says the slot holds a value nobody took.
         let value = (state & VALUE != 0).then(|| unsafe { block.read_value() });
+        // SAFETY: `RX_WAITING` says the slot holds a waker nobody took.
         let rx = (state & RX_WAITING != 0).then(|| unsafe { block.take_waiter(RX) });
+        // SAFETY: `TX_WAITING` says the slot holds a waker nobody took.
         let tx = (state & TX_WAITING != 0).then(|| unsafe { block.take_waiter(TX) });
         drop(block);
         if rx.is_none() && tx.is_none() {

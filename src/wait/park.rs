@@ -52,6 +52,10 @@
 //! budget collapsed and both sides kept parking; keeping the phase long while
 //! waits stay short lets the round trip fall back into the fast regime.
 
+// Under loom the hand-off has no timed phase (the model checker explores the
+// parks themselves), so the policy's constants and history go unused there.
+#![cfg_attr(loom, allow(dead_code, unused_imports))]
+
 use core::cell::Cell;
 use std::time::{Duration, Instant};
 
@@ -91,7 +95,7 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
             }
             let left = deadline - now;
             if left < SHORT_WAIT {
-                std::thread::yield_now();
+                thread::yield_now();
             } else {
                 thread::park_timeout(left);
             }
@@ -149,12 +153,13 @@ std::thread_local! {
 /// Whether the machine has more than one CPU (read once).
 #[cfg(not(loom))]
 fn several_cpus() -> bool {
-    use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+    use crate::loom::Ordering::Relaxed;
+    use crate::loom::statics::AtomicU8;
     // 0: unknown, 1: one CPU, 2: several. A race only repeats the query.
     static CPUS: AtomicU8 = AtomicU8::new(0);
     match CPUS.load(Relaxed) {
         0 => {
-            let several = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+            let several = thread::available_parallelism().is_ok_and(|n| n.get() > 1);
             CPUS.store(if several { 2 } else { 1 }, Relaxed);
             several
         }
@@ -228,7 +233,7 @@ impl Handoff {
                     core::hint::spin_loop();
                 }
             } else {
-                std::thread::yield_now();
+                thread::yield_now();
             }
             round += 1;
             let answer = check();

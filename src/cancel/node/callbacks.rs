@@ -36,10 +36,7 @@ impl Inner {
     }
 }
 
-#[cfg(not(loom))]
-type ThreadId = std::thread::ThreadId;
-#[cfg(loom)]
-type ThreadId = loom::thread::ThreadId;
+use crate::loom::thread::ThreadId;
 
 fn current_thread_id() -> ThreadId {
     crate::loom::thread::current().id()

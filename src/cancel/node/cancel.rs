@@ -118,7 +118,7 @@ impl Drop for Deferred {
         // it): still wake everyone rather than leave them asleep.
         if self.has_user_code() || !self.done.is_empty() {
             let panics = self.run_in_place();
-            if !std::thread::panicking() {
+            if !crate::loom::thread::panicking() {
                 panics.resume();
             }
         }

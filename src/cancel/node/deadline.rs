@@ -2,13 +2,13 @@
 //! which cancels it with `DeadlineExceeded` when it is due.
 
 use std::ptr::NonNull;
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use super::{CancelReason, DECIDED, Deferred, HAS_DEADLINE, LINKED, Node, NodeRef};
 use crate::cancel::dispatch;
 use crate::cancel::timer::{Expire, Key, Timer};
 use crate::loom::Ordering;
+use crate::loom::statics::OnceLock;
 
 /// A node's entry in the timer map: an uncounted pointer (a pending deadline
 /// never keeps a token alive).

@@ -1,0 +1,192 @@
+//! The source conventions of ARCHITECTURE.md, checked on every test run so
+//! that they cannot rot:
+//!
+//! 1. every atomic operation that is not `Relaxed` (and every fence) has an
+//!    `// ORDERING:` comment saying what it publishes or acquires;
+//! 2. every `unsafe` block and `unsafe impl` has a `// SAFETY:` comment;
+//! 3. only `src/loom.rs` takes synchronization primitives (atomics, mutexes,
+//!    condition variables, threads) from `core`/`std`, so `--cfg loom`
+//!    reaches everything;
+//! 4. every integration test file is picked up by a checker: `loom_*` by the
+//!    loom step, everything else by `scripts/miri.sh`; `*_stress` and
+//!    `faults_*` also by `scripts/asan.sh`.
+#![cfg(not(miri))] // reads the source tree; Miri isolates the file system
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn sources() -> Vec<(String, Vec<String>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    files.sort();
+    assert!(files.len() > 20, "found the sources");
+    files
+        .into_iter()
+        .map(|path| {
+            let text = fs::read_to_string(&path).unwrap();
+            let name = path
+                .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                .unwrap()
+                .display()
+                .to_string();
+            (name, text.lines().map(str::to_owned).collect())
+        })
+        .collect()
+}
+
+fn is_comment(line: &str) -> bool {
+    line.trim_start().starts_with("//")
+}
+
+/// The comment block directly above the statement that contains line `i`
+/// (a statement may span several lines), plus line `i` itself.
+fn comment_above(lines: &[String], i: usize) -> String {
+    let mut start = i;
+    while start > 0 {
+        let prev = lines[start - 1].trim_end();
+        if is_comment(prev) || prev.ends_with(';') || prev.ends_with('{') || prev.ends_with('}') {
+            break;
+        }
+        start -= 1;
+    }
+    let mut text = lines[i].clone();
+    let mut k = start;
+    while k > 0 && is_comment(&lines[k - 1]) {
+        text.push_str(&lines[k - 1]);
+        k -= 1;
+    }
+    text
+}
+
+/// Lines of code (not comments, not `use` lines) matching `pred`, without
+/// `marker` in the comment block above.
+fn missing(marker: &str, pred: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for (file, lines) in sources() {
+        for (i, line) in lines.iter().enumerate() {
+            let code = line.trim_start();
+            if is_comment(code) || code.starts_with("use ") || !pred(code) {
+                continue;
+            }
+            if !comment_above(&lines, i).contains(marker) {
+                out.push(format!("{file}:{}: {}", i + 1, code));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_ordered_atomic_operation_says_what_it_publishes() {
+    let ordered = |code: &str| {
+        ["Acquire", "Release", "AcqRel", "SeqCst"]
+            .iter()
+            .any(|o| code.contains(&format!("Ordering::{o}")))
+            || code.contains("fence(")
+    };
+    let missing = missing("ORDERING:", ordered);
+    assert!(
+        missing.is_empty(),
+        "no ORDERING comment:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn every_unsafe_block_says_why_it_is_sound() {
+    let unsafe_code = |code: &str| code.contains("unsafe {") || code.starts_with("unsafe impl");
+    let missing = missing("SAFETY:", unsafe_code);
+    assert!(
+        missing.is_empty(),
+        "no SAFETY comment:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn only_the_loom_shim_takes_synchronization_from_std() {
+    // `Arc` is allowed: no state machine depends on its internals.
+    let banned = [
+        "sync::atomic",
+        "sync::Mutex",
+        "sync::{",
+        "sync::Condvar",
+        "sync::OnceLock",
+        "thread::park",
+        "thread::spawn",
+        "thread::Builder",
+        "thread::yield_now",
+        "thread::current",
+    ];
+    let mut found = Vec::new();
+    for (file, lines) in sources() {
+        if file.ends_with("src/loom.rs") {
+            continue;
+        }
+        for (i, line) in lines.iter().enumerate() {
+            let code = line.trim_start();
+            if is_comment(code) {
+                continue;
+            }
+            let direct = code.contains("std::") || code.contains("core::");
+            if direct && banned.iter().any(|b| code.contains(b)) {
+                found.push(format!("{file}:{}: {code}", i + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "bypasses src/loom.rs:\n{}",
+        found.join("\n")
+    );
+}
+
+/// Whether a test file compiles only under `--cfg loom`.
+fn loom_only(text: &str) -> bool {
+    text.lines()
+        .any(|l| l.trim() == concat!("#![cfg(", "loom)]"))
+}
+
+#[test]
+fn every_test_file_reaches_a_checker_by_its_name() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let miri = fs::read_to_string(scripts.join("miri.sh")).unwrap();
+    let asan = fs::read_to_string(scripts.join("asan.sh")).unwrap();
+    // The scripts select by pattern, not by list.
+    assert!(miri.contains("for t in tests/*.rs") && miri.contains("loom_*"));
+    assert!(asan.contains("tests/*_stress.rs") && asan.contains("tests/faults_*.rs"));
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in &names {
+        if name.starts_with("loom_") {
+            // The loom step builds them with `--cfg loom`; they must opt in.
+            let text = fs::read_to_string(dir.join(format!("{name}.rs"))).unwrap();
+            assert!(loom_only(&text), "{name} is not a loom model");
+        } else {
+            // Everything else runs under Miri (`miri.sh`), and must not be
+            // compiled out of the normal build by a loom-only cfg.
+            let text = fs::read_to_string(dir.join(format!("{name}.rs"))).unwrap();
+            assert!(!loom_only(&text), "{name}: loom-only outside loom_*");
+        }
+    }
+    assert!(names.iter().any(|n| n.ends_with("_stress")));
+    assert!(names.iter().any(|n| n.starts_with("faults_")));
+}
