@@ -36,15 +36,17 @@
 //!
 //! Signals (Ctrl-C, SIGTERM) are not this module's job: call
 //! [`trigger`](Shutdown::trigger) from whatever handles them (tokio's
-//! `signal::ctrl_c`, the `ctrlc` or `signal-hook` crates); see
-//! `examples/graceful_shutdown.rs`.
+//! `signal::ctrl_c`, the `async-signal`, `ctrlc` or `signal-hook` crates); see
+//! `examples/graceful_shutdown.rs` and `examples/smol_shutdown.rs`.
 //!
 //! [`CancellationToken`]: crate::CancellationToken
 //! [`track`]: Shutdown::track
 
+mod error;
 mod report;
 #[allow(clippy::module_inception)]
 mod shutdown;
 
+pub use error::AlreadyDrained;
 pub use report::{DrainReport, Straggler};
-pub use shutdown::{AlreadyDrained, Drain, Shutdown, ShutdownGuard, Tracked};
+pub use shutdown::{Drain, Shutdown, ShutdownGuard, Tracked};

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use super::error::AlreadyDrained;
 use super::report::{DrainReport, Straggler};
 use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::wait::{
@@ -490,7 +491,7 @@ impl Inner {
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state == TRIGGERED {
-                return Err(AlreadyDrained(()));
+                return Err(AlreadyDrained::new());
             }
             let new = state
                 .checked_add(ONE_GUARD)
@@ -645,25 +646,6 @@ impl fmt::Debug for ShutdownGuard {
             .finish()
     }
 }
-
-/// A guard was asked for after the drain was over.
-///
-/// ```
-/// let shutdown = ripcord::shutdown::Shutdown::new();
-/// shutdown.trigger();
-/// let err = shutdown.guard().unwrap_err();
-/// assert_eq!(err.to_string(), "shutdown already drained: no new work is accepted");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AlreadyDrained(());
-
-impl fmt::Display for AlreadyDrained {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("shutdown already drained: no new work is accepted")
-    }
-}
-
-impl std::error::Error for AlreadyDrained {}
 
 /// Future returned by [`Shutdown::drained`]: resolves once shutdown is
 /// triggered and every guard dropped.
