@@ -333,8 +333,8 @@ impl Shutdown {
 
     /// Blocks the thread until the drain is over or `timeout` elapses.
     ///
-    /// Blocks the calling thread: in async code use
-    /// [`drained_timeout`](Shutdown::drained_timeout). A zero timeout only
+    /// Blocks the calling thread: in async code put a timeout on
+    /// [`drained`](Shutdown::drained) (see there). A zero timeout only
     /// checks; a timeout whose end is not representable (`Duration::MAX`)
     /// waits forever, like [`wait`](Shutdown::wait). If the drain completes
     /// as the timeout expires, the result is `Ok`.

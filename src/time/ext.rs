@@ -171,7 +171,7 @@ pub trait FutureExt: Future {
 
     /// Runs this future until it finishes or `token` is cancelled.
     ///
-    /// Resolves to `Ok(output)`, or to `Err(`[`Cancelled`](crate::Cancelled)`)`
+    /// Resolves to `Ok(output)`, or to `Err(`[`CancelledError`](crate::CancelledError)`)`
     /// carrying the token's [`CancelReason`](crate::CancelReason) (a child
     /// token reports its ancestor's). The token is checked **before** the
     /// future on every poll, so once the token is cancelled the future is not
