@@ -275,7 +275,7 @@ fn no_import_cycles_between_files_or_modules() {
         let from = module_of(file);
         for line in lines.iter().filter(|l| !is_comment(l)) {
             let mut rest = line.as_str();
-            while let Some(at) = rest.find(|c: char| c == 'c' || c == 's') {
+            while let Some(at) = rest.find(['c', 's']) {
                 rest = &rest[at..];
                 let len = rest
                     .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
