@@ -7,6 +7,9 @@
 //!   waitable from threads and tasks, with trees, reasons, deadlines and
 //!   callbacks.
 //! - [`time`]: timeouts on any executor's timer ([`FutureExt`], [`time::Sleeper`]).
+//! - [`promise`] (feature `std`): [`Promise`] and [`Resolver`], one value for
+//!   any number of waiters, threads and tasks alike, with an error instead of
+//!   a hang when every writer is gone.
 //! - [`shutdown`] (feature `std`): [`Shutdown`], graceful shutdown shared by
 //!   threads and tasks: trigger, drain, and a report of what is still running.
 //!
@@ -70,6 +73,8 @@ mod wait;
 pub mod cancel;
 pub mod oneshot;
 #[cfg(feature = "std")]
+pub mod promise;
+#[cfg(feature = "std")]
 pub mod shutdown;
 pub mod time;
 
@@ -78,6 +83,8 @@ pub use cancel::{
     CallbackGuard, CancelCallback, CancelReason, CancellationToken, CancelledError, DropGuard,
 };
 pub use error::Elapsed;
+#[cfg(feature = "std")]
+pub use promise::{Promise, Resolver};
 #[cfg(feature = "std")]
 pub use shutdown::Shutdown;
 pub use time::FutureExt;

@@ -25,6 +25,7 @@ pub(crate) mod thread {
     };
 }
 #[cfg(all(feature = "std", loom))]
+#[allow(unused_imports)] // the hand-off phase, which uses some, has no loom form
 pub(crate) mod thread {
     pub(crate) use loom::thread::{Thread, ThreadId, current, park, yield_now};
     pub(crate) use std::thread::{available_parallelism, panicking};
@@ -35,6 +36,7 @@ pub(crate) mod thread {
 /// construction, which loom's types do not offer, so they stay `std`'s in
 /// both builds. Nothing a model checks goes through them.
 #[cfg(feature = "std")]
+#[cfg_attr(loom, allow(unused_imports))]
 pub(crate) mod statics {
     pub(crate) use core::sync::atomic::AtomicU8;
     pub(crate) use std::sync::OnceLock;

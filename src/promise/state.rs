@@ -1,0 +1,450 @@
+//! The promise's state machine: one heap block shared by every [`Resolver`]
+//! and [`Promise`] handle.
+//!
+//! [`Resolver`]: super::Resolver
+//! [`Promise`]: super::Promise
+//!
+//! # Layout
+//!
+//! | field | what | guarded by |
+//! |---|---|---|
+//! | `state` | the bits below | atomic |
+//! | `resolvers` | live `Resolver` handles | atomic |
+//! | `promises` | live `Promise` handles | atomic |
+//! | `lists` | the waiters: tasks and threads waiting for the value (`resolved`), and resolvers waiting for every promise to go (`closed`); allocated by the first waiter | mutex |
+//! | `value` | the value, written once | `CLAIMED`/`RESOLVED` (below) |
+//!
+//! # State bits
+//!
+//! | bit | name | set by | what setting it publishes |
+//! |---|---|---|---|
+//! | 0 | `CLAIMED` | the first `resolve`, by a compare-and-swap (CAS) | this resolver alone may write `value` |
+//! | 1 | `RESOLVED` | that `resolve`, after writing | `value` is written and will not change: readers may borrow it |
+//! | 2 | `ABANDONED` | the last `Resolver` drop, if nothing was claimed | no value will ever come |
+//! | 3 | `CLOSED` | the last `Promise` drop | nobody will read the value |
+//! | 4 | `WAITERS` | a promise waiter about to register, by a read-modify-write (RMW) | `resolve` and the last resolver drop must lock and take the waiters |
+//! | 5 | `CLOSED_WAITERS` | a resolver waiter about to register, by an RMW | the last promise drop must lock and take them |
+//! | 6 | `RESOLVERS_GONE` | the last `Resolver` drop, after it woke its waiters | the resolver side will not touch the block again |
+//! | 7 | `PROMISES_GONE` | the last `Promise` drop, after it woke its waiters | the promise side will not touch the block again |
+//! | 8 | `TAKEN` | `into_value`, on the last promise | the value was moved out: freeing must not drop it |
+//!
+//! No bit is ever cleared.
+//!
+//! # Invariants
+//!
+//! - **P1.** `value` is written only by the resolver whose CAS set `CLAIMED`,
+//!   before it sets `RESOLVED`; it is read (borrowed) only after an
+//!   `Acquire` load saw `RESOLVED`; so no read overlaps the write.
+//! - **P2.** The block is freed exactly once, by whichever side's `GONE` bit
+//!   is set second (a `fetch_or` returns the other side's bit to exactly one
+//!   of them). A side sets its `GONE` bit only after its last handle is gone
+//!   and it has finished with the lists, so no thread touches a freed block.
+//! - **P3.** `ABANDONED` and `RESOLVED` exclude each other: `ABANDONED` is
+//!   set by the last resolver only when `CLAIMED` is clear, and with no
+//!   resolver left nothing can claim.
+//! - **P4.** The value is dropped at most once: by `free` if `RESOLVED` and
+//!   not `TAKEN`, or by whoever took it with `into_value`.
+//! - **P5 (no lost wake-up).** A waiter sets `WAITERS` (or `CLOSED_WAITERS`)
+//!   by an RMW on `state` and then registers under the lock after checking
+//!   again; the notifier sets `RESOLVED`/`ABANDONED` (or `CLOSED`) by an RMW
+//!   and, if it saw the flag, takes the waiters under the same lock. The two
+//!   RMWs are ordered, so either the waiter sees the event or the notifier
+//!   sees the flag.
+//!
+//! # Transitions
+//!
+//! | who | how | afterwards |
+//! |---|---|---|
+//! | `resolve` | CAS `+CLAIMED` (fails if claimed: the value goes back); write `value`; `fetch_or(RESOLVED)` | if `WAITERS`: lock, take `resolved` waiters, unlock, wake them |
+//! | last `Resolver` drop | `fetch_or(ABANDONED)` unless claimed | if that saw `WAITERS`: take and wake the waiters; then `fetch_or(RESOLVERS_GONE)`: free if `PROMISES_GONE` was set |
+//! | last `Promise` drop | `fetch_or(CLOSED)` | if that saw `CLOSED_WAITERS`: take and wake them; then `fetch_or(PROMISES_GONE)`: free if `RESOLVERS_GONE` was set |
+//! | listen (`wait`, `resolved`, `closed`, ...) through [`crate::wait`] | RMW `+WAITERS` (or `+CLOSED_WAITERS`); if the event happened, done; otherwise clone the waker, lock, check again, register, unlock | — |
+//! | `into_value` on the last promise, resolved | `fetch_or(TAKEN)`; move the value out | the promise's drop then runs as above |
+//!
+//! User code (wakers; the value's `Drop`) runs only after the transition that
+//! caused it is complete and outside the lock; wakers are each caught and the
+//! first panic re-raised after every waiter was woken and the side's `GONE`
+//! bit was set.
+
+use core::cell::UnsafeCell as CoreUnsafeCell;
+use core::mem::MaybeUninit;
+use core::ptr::NonNull;
+
+use super::error::Abandoned;
+use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::wait::{
+    Event, FirstPanic, Key, NewWaiter, WaitList, Wakeups, register_locked, withdraw_locked,
+};
+
+pub(super) const CLAIMED: usize = 1 << 0;
+pub(super) const RESOLVED: usize = 1 << 1;
+pub(super) const ABANDONED: usize = 1 << 2;
+pub(super) const CLOSED: usize = 1 << 3;
+const WAITERS: usize = 1 << 4;
+const CLOSED_WAITERS: usize = 1 << 5;
+const RESOLVERS_GONE: usize = 1 << 6;
+const PROMISES_GONE: usize = 1 << 7;
+const TAKEN: usize = 1 << 8;
+
+/// The waiters, allocated by the first one.
+#[derive(Default)]
+struct Lists {
+    /// Waiting for `RESOLVED` or `ABANDONED`.
+    resolved: WaitList,
+    /// Waiting for `CLOSED`.
+    closed: WaitList,
+}
+
+pub(super) struct Shared<T> {
+    state: AtomicUsize,
+    resolvers: AtomicUsize,
+    promises: AtomicUsize,
+    lists: Mutex<Option<Box<Lists>>>,
+    /// `core`'s cell: it is borrowed for as long as a promise lives (P1),
+    /// which loom's closure-scoped cell cannot express; loom checks the
+    /// `state` protocol that guards it.
+    value: CoreUnsafeCell<MaybeUninit<T>>,
+}
+
+/// A counted pointer to the block; `Resolver` and `Promise` each own one and
+/// say which count it is in.
+pub(super) struct Block<T>(NonNull<Shared<T>>);
+
+impl<T> Block<T> {
+    /// A new block with one resolver and one promise.
+    pub(super) fn new() -> (Block<T>, Block<T>) {
+        let shared = Box::new(Shared {
+            state: AtomicUsize::new(0),
+            resolvers: AtomicUsize::new(1),
+            promises: AtomicUsize::new(1),
+            lists: Mutex::new(None),
+            value: CoreUnsafeCell::new(MaybeUninit::uninit()),
+        });
+        let ptr = NonNull::from(Box::leak(shared));
+        (Block(ptr), Block(ptr))
+    }
+
+    #[inline]
+    pub(super) fn shared(&self) -> &Shared<T> {
+        // SAFETY: P2: a `Block` is a counted handle, so the block is not
+        // freed before this handle's side is gone, which is after its drop.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Another handle of the same kind (`resolver` says which count).
+    pub(super) fn clone_handle(&self, resolver: bool) -> Block<T> {
+        let shared = self.shared();
+        let count = if resolver {
+            &shared.resolvers
+        } else {
+            &shared.promises
+        };
+        // Relaxed, as for `Arc`: the caller already holds a count.
+        if count.fetch_add(1, Ordering::Relaxed) > isize::MAX as usize {
+            std::process::abort();
+        }
+        Block(self.0)
+    }
+}
+
+impl<T> Shared<T> {
+    #[inline]
+    pub(super) fn state(&self) -> usize {
+        // ORDERING: `Acquire` pairs with the `Release` half of `resolve`'s
+        // `fetch_or(RESOLVED)` (P1: the value is visible) and of the drops'
+        // `fetch_or(ABANDONED | CLOSED)`.
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// The promise's answer, if it has one.
+    #[inline]
+    pub(super) fn answer(state: usize) -> Option<Result<(), Abandoned>> {
+        if state & RESOLVED != 0 {
+            Some(Ok(()))
+        } else if state & ABANDONED != 0 {
+            Some(Err(Abandoned::new()))
+        } else {
+            None
+        }
+    }
+
+    /// The value, once `RESOLVED` was seen by an `Acquire` load.
+    ///
+    /// # Safety
+    ///
+    /// The caller saw `RESOLVED` (P1) and holds a promise, so the value is
+    /// not taken (`into_value` needs the last promise) nor freed (P2).
+    #[inline]
+    pub(super) unsafe fn value(&self) -> &T {
+        // SAFETY: P1: written before `RESOLVED`, never written again.
+        unsafe { (*self.value.get()).assume_init_ref() }
+    }
+
+    /// Moves the value out, for `into_value`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`value`](Self::value), and the caller holds the last promise:
+    /// nobody else can borrow the value, and `TAKEN` keeps `free` from
+    /// dropping it (P4).
+    pub(super) unsafe fn take_value(&self) -> T {
+        // ORDERING: `Relaxed`: only this thread (the last promise) and the
+        // eventual freer read `TAKEN`, and the freer acquires it through the
+        // `GONE` bits' `AcqRel` chain.
+        self.state.fetch_or(TAKEN, Ordering::Relaxed);
+        // SAFETY: as the caller guarantees; read once (P4).
+        unsafe { (*self.value.get()).assume_init_read() }
+    }
+
+    /// Whether the caller's promise is the only one left.
+    pub(super) fn is_last_promise(&self) -> bool {
+        // ORDERING: `Acquire` pairs with the other promises' drops (`AcqRel`
+        // `fetch_sub`): their borrows of the value are over.
+        self.promises.load(Ordering::Acquire) == 1
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Box<Lists>>> {
+        crate::loom::lock(&self.lists)
+    }
+
+    /// Sets `flag` by an RMW (P5) unless set, returning the state.
+    fn flag(&self, flag: usize) -> usize {
+        let state = self.state();
+        if state & flag != 0 {
+            return state;
+        }
+        // ORDERING: an RMW on the notifiers' word (P5); `AcqRel`: publish the
+        // flag, acquire a notifier's event.
+        self.state.fetch_or(flag, Ordering::AcqRel)
+    }
+
+    /// Takes the waiters of one list out, under the lock.
+    fn take(&self, closed: bool) -> Wakeups {
+        let mut wakeups = Wakeups::new();
+        if let Some(lists) = self.lock().as_mut() {
+            let list = if closed {
+                &mut lists.closed
+            } else {
+                &mut lists.resolved
+            };
+            list.take_all(&mut wakeups);
+        }
+        wakeups
+    }
+
+    /// Claims the slot and writes `value`; `Err(value)` if already claimed.
+    pub(super) fn resolve(&self, value: T) -> Result<(), T> {
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & CLAIMED != 0 {
+                return Err(value);
+            }
+            // `Relaxed`: the claim publishes nothing (P1: the slot is ours
+            // once claimed); the value is published by the `Release` below.
+            match self.state.compare_exchange_weak(
+                state,
+                state | CLAIMED,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => state = actual,
+            }
+        }
+        // SAFETY: P1: `CLAIMED` is ours and `RESOLVED` is not set, so nobody
+        // reads the slot.
+        unsafe { (*self.value.get()).write(value) };
+        // ORDERING: `Release` publishes the value (P1) to every `Acquire` load
+        // that sees `RESOLVED`; `Acquire` sees a `WAITERS` set before (P5).
+        let prev = self.state.fetch_or(RESOLVED, Ordering::AcqRel);
+        if prev & WAITERS != 0 {
+            let mut panics = FirstPanic::new();
+            self.take(false).wake_all(&mut panics);
+            panics.resume();
+        }
+        Ok(())
+    }
+}
+
+impl<T> Block<T> {
+    /// Gives up a resolver handle.
+    pub(super) fn drop_resolver(&mut self) {
+        let shared = self.shared();
+        // ORDERING: `Release` so this handle's `resolve` happens before the
+        // last resolver's checks; `Acquire` for the last one to see them all.
+        if shared.resolvers.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        let mut panics = FirstPanic::new();
+        // With no resolver left, `CLAIMED` cannot change (P3).
+        if shared.state() & CLAIMED == 0 {
+            // ORDERING: `Release` publishes the abandonment to the waiters'
+            // `Acquire` loads; `Acquire` sees a `WAITERS` set before (P5).
+            let prev = shared.state.fetch_or(ABANDONED, Ordering::AcqRel);
+            if prev & WAITERS != 0 {
+                shared.take(false).wake_all(&mut panics);
+            }
+        }
+        self.side_gone(RESOLVERS_GONE, PROMISES_GONE);
+        panics.resume();
+    }
+
+    /// Gives up a promise handle.
+    pub(super) fn drop_promise(&mut self) {
+        let shared = self.shared();
+        // ORDERING: as in `drop_resolver`.
+        if shared.promises.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        let mut panics = FirstPanic::new();
+        // ORDERING: `Release` publishes the closing to the resolvers'
+        // `Acquire` loads; `Acquire` sees a `CLOSED_WAITERS` set before (P5).
+        let prev = shared.state.fetch_or(CLOSED, Ordering::AcqRel);
+        if prev & CLOSED_WAITERS != 0 {
+            shared.take(true).wake_all(&mut panics);
+        }
+        self.side_gone(PROMISES_GONE, RESOLVERS_GONE);
+        panics.resume();
+    }
+
+    /// Marks this side gone; frees the block if the other side already is.
+    fn side_gone(&mut self, ours: usize, theirs: usize) {
+        // ORDERING: `AcqRel`: the side that sets its bit second sees every
+        // write the other side made to the block (P2).
+        let prev = self.shared().state.fetch_or(ours, Ordering::AcqRel);
+        if prev & theirs != 0 {
+            // SAFETY: P2: both sides are gone; we are the one that frees.
+            unsafe { Self::free(self.0, prev | ours) };
+        }
+    }
+
+    /// # Safety
+    /// P2: called once, by the side that finished second.
+    unsafe fn free(ptr: NonNull<Shared<T>>, state: usize) {
+        // SAFETY: allocated by `Box` in `new`; nobody else can reach it.
+        let shared = unsafe { Box::from_raw(ptr.as_ptr()) };
+        let value = (state & RESOLVED != 0 && state & TAKEN == 0)
+            // SAFETY: P4: resolved, not taken: the value is still there.
+            .then(|| unsafe { (*shared.value.get()).assume_init_read() });
+        let lists = crate::loom::into_inner(shared.lists);
+        // The value's and any stale waker's `Drop` (user code) run after the
+        // memory is released, so a panic in them leaks nothing.
+        let mut panics = FirstPanic::new();
+        panics.run(move || drop(lists));
+        panics.run(move || drop(value));
+        panics.resume();
+    }
+}
+
+/// Waiting for the value (or for the abandonment), as the waiting core sees it.
+pub(super) struct ResolvedEvent<'a, T>(pub(super) &'a Shared<T>);
+
+impl<T> Event for ResolvedEvent<'_, T> {
+    type Output = Result<(), Abandoned>;
+    type Key = Key;
+
+    #[inline]
+    fn check(&self) -> Option<Self::Output> {
+        Shared::<T>::answer(self.0.state())
+    }
+
+    fn listen(&self, key: &mut Option<Key>, waiter: NewWaiter<'_>) -> Result<(), Self::Output> {
+        listen(self.0, WAITERS, false, key, waiter)
+            .map_err(|state| Shared::<T>::answer(state).unwrap_or(Err(Abandoned::new())))
+    }
+
+    fn unlisten(&self, key: Key) -> bool {
+        unlisten(self.0, false, key)
+    }
+}
+
+/// Waiting for every promise to go (a resolver's `closed`).
+pub(super) struct ClosedEvent<'a, T>(pub(super) &'a Shared<T>);
+
+impl<T> Event for ClosedEvent<'_, T> {
+    type Output = ();
+    type Key = Key;
+
+    #[inline]
+    fn check(&self) -> Option<()> {
+        (self.0.state() & CLOSED != 0).then_some(())
+    }
+
+    fn listen(&self, key: &mut Option<Key>, waiter: NewWaiter<'_>) -> Result<(), ()> {
+        listen(self.0, CLOSED_WAITERS, true, key, waiter).map_err(drop)
+    }
+
+    fn unlisten(&self, key: Key) -> bool {
+        unlisten(self.0, true, key)
+    }
+}
+
+/// Steps 2 and 3 for either list: the RMW flag (P5), then register under the
+/// lock unless the event (`RESOLVED | ABANDONED`, or `CLOSED`) has happened.
+/// `Err(state)` if it has.
+fn listen<T>(
+    shared: &Shared<T>,
+    flag: usize,
+    closed: bool,
+    key: &mut Option<Key>,
+    waiter: NewWaiter<'_>,
+) -> Result<(), usize> {
+    let happened = |state: usize| {
+        if closed {
+            state & CLOSED != 0
+        } else {
+            state & (RESOLVED | ABANDONED) != 0
+        }
+    };
+    let state = shared.flag(flag);
+    if happened(state) {
+        return Err(state);
+    }
+    // Cloning a waker is user code: before locking.
+    let waiter = waiter.to_waiter();
+    let guard = shared.lock();
+    let state = shared.state();
+    register_locked(
+        guard,
+        |lists| {
+            let lists = lists.get_or_insert_with(Default::default);
+            if closed {
+                &mut lists.closed
+            } else {
+                &mut lists.resolved
+            }
+        },
+        happened(state),
+        key,
+        waiter,
+    )
+    .map_err(|()| state)
+}
+
+fn unlisten<T>(shared: &Shared<T>, closed: bool, key: Key) -> bool {
+    withdraw_locked(
+        shared.lock(),
+        |lists| {
+            lists.as_mut().map(|lists| {
+                if closed {
+                    &mut lists.closed
+                } else {
+                    &mut lists.resolved
+                }
+            })
+        },
+        key,
+    )
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_u64_promise_is_one_small_block() {
+        let size = core::mem::size_of::<Shared<u64>>();
+        println!("promise block for u64: {size} bytes");
+        assert!(size <= 48, "{size}");
+    }
+}
