@@ -16,6 +16,7 @@ fn main() {
     oneshot_task_to_thread();
     oneshot_timeout_then_await();
     oneshot_sender_notices_lost_interest();
+    promise_one_value_many_waiters();
     tokens_cancel_a_tree_of_workers();
     timeouts_on_any_runtime();
     graceful_shutdown_reports_stragglers();
@@ -79,6 +80,57 @@ fn oneshot_timeout_then_await() {
     println!(
         "   then awaited on smol -> {second:?}; terminated: {}",
         rx.is_terminated()
+    );
+}
+
+/// One value, many waiters: a configuration loaded once, awaited by tasks and
+/// waited for by threads with a timeout; then a writer that dies.
+fn promise_one_value_many_waiters() {
+    use ripcord::promise;
+    use std::future::IntoFuture;
+
+    println!("== promise: one value for threads and tasks alike");
+    let (loader, config) = promise::channel::<String>();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..2)
+        .map(|i| {
+            let config = config.clone();
+            rt.spawn(async move {
+                let text = config.await.expect("loaded");
+                println!("   task {i}: config is {text:?}");
+            })
+        })
+        .collect();
+    let threads: Vec<_> = (0..2)
+        .map(|i| {
+            let config = config.clone();
+            thread::spawn(move || match config.wait_timeout(Duration::from_secs(5)) {
+                Ok(text) => println!("   thread {i}: config is {text:?}"),
+                Err(err) => println!("   thread {i}: {err}"),
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(10));
+    let second_loader = loader.clone();
+    loader.resolve("workers = 8".to_string()).unwrap();
+    let late = second_loader.resolve("workers = 1".to_string());
+    println!("   a second resolve is refused and gets its value back: {late:?}");
+    for task in tasks {
+        rt.block_on(task).unwrap();
+    }
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    println!("   get() afterwards, one atomic load: {:?}", config.get());
+
+    let (writer, result) = promise::channel::<u32>();
+    let waiter = rt.spawn(result.clone().into_future());
+    drop(writer); // the computation died without answering
+    println!(
+        "   when every resolver is gone, waiters hear it instead of hanging: {:?} / {:?}",
+        result.wait(),
+        rt.block_on(waiter).unwrap()
     );
 }
 

@@ -16,8 +16,14 @@ use core::fmt;
 /// assert_eq!(promise.wait(), Err(Abandoned::new()));
 /// assert_eq!(Abandoned::new().to_string(), "promise abandoned: every resolver was dropped");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Abandoned(());
+
+impl fmt::Debug for Abandoned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Abandoned")
+    }
+}
 
 impl Abandoned {
     /// Makes the error (for tests and adapters).
