@@ -170,13 +170,8 @@ fn panicking_value_drop() {
 }
 
 #[test]
-fn a_panicking_value_drop_reaches_the_last_dropper_and_leaks_nothing() {
-    isolated(|| {
-        within("panicking value drop", panicking_value_drop);
-        assert_no_leak("panicking value drop", 50, || {
-            let _ = catch(panicking_value_drop);
-        });
-    });
+fn a_panicking_value_drop_reaches_the_last_dropper() {
+    isolated(|| within("panicking value drop", panicking_value_drop));
 }
 
 /// The loser of two resolves gets its (panicking) value back, not dropped
@@ -226,6 +221,10 @@ fn a_waker_that_panics_when_dropped_does_not_break_resolve() {
 
 /// Memory comes back after every fault class above.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "allocation counting across many rounds: too slow under Miri; the scenarios run in their own tests"
+)]
 fn faulty_user_code_leaks_nothing() {
     isolated(|| {
         assert_no_leaks(
