@@ -56,8 +56,10 @@
 //! | who | how | afterwards |
 //! |---|---|---|
 //! | `resolve` | CAS `+CLAIMED` (fails if claimed: the value goes back); write `value`; `fetch_or(RESOLVED)` | if `WAITERS`: lock, take `resolved` waiters, unlock, wake them |
-//! | last `Resolver` drop | `fetch_or(ABANDONED)` unless claimed | if that saw `WAITERS`: take and wake the waiters; then `fetch_or(RESOLVERS_GONE)`: free if `PROMISES_GONE` was set |
-//! | last `Promise` drop | `fetch_or(CLOSED)` | if that saw `CLOSED_WAITERS`: take and wake them; then `fetch_or(PROMISES_GONE)`: free if `RESOLVERS_GONE` was set |
+//! | last `Resolver` drop | without `WAITERS`: one CAS `+ABANDONED` (unless claimed) `+RESOLVERS_GONE` | free if `PROMISES_GONE` was set |
+//! | — with `WAITERS`, unclaimed | `fetch_or(ABANDONED)`; take and wake the waiters | then `fetch_or(RESOLVERS_GONE)`: free if `PROMISES_GONE` was set |
+//! | last `Promise` drop | without `CLOSED_WAITERS`: one CAS `+CLOSED +PROMISES_GONE` | free if `RESOLVERS_GONE` was set |
+//! | — with `CLOSED_WAITERS` | `fetch_or(CLOSED)`; take and wake them | then `fetch_or(PROMISES_GONE)`: free if `RESOLVERS_GONE` was set |
 //! | listen (`wait`, `resolved`, `closed`, ...) through [`crate::wait`] | RMW `+WAITERS` (or `+CLOSED_WAITERS`); if the event happened, done; otherwise clone the waker, lock, check again, register, unlock | — |
 //! | `into_value` on the last promise, resolved | `fetch_or(TAKEN)`; move the value out | the promise's drop then runs as above |
 //!
@@ -275,18 +277,13 @@ impl<T> Block<T> {
         if shared.resolvers.fetch_sub(1, Ordering::AcqRel) != 1 {
             return;
         }
-        let mut panics = FirstPanic::new();
         // With no resolver left, `CLAIMED` cannot change (P3).
-        if shared.state() & CLAIMED == 0 {
-            // ORDERING: `Release` publishes the abandonment to the waiters'
-            // `Acquire` loads; `Acquire` sees a `WAITERS` set before (P5).
-            let prev = shared.state.fetch_or(ABANDONED, Ordering::AcqRel);
-            if prev & WAITERS != 0 {
-                shared.take(false).wake_all(&mut panics);
-            }
-        }
-        self.side_gone(RESOLVERS_GONE, PROMISES_GONE);
-        panics.resume();
+        let event = if shared.state() & CLAIMED == 0 {
+            ABANDONED
+        } else {
+            0
+        };
+        self.side_ends(event, WAITERS, false, RESOLVERS_GONE, PROMISES_GONE);
     }
 
     /// Gives up a promise handle.
@@ -296,15 +293,56 @@ impl<T> Block<T> {
         if shared.promises.fetch_sub(1, Ordering::AcqRel) != 1 {
             return;
         }
-        let mut panics = FirstPanic::new();
-        // ORDERING: `Release` publishes the closing to the resolvers'
-        // `Acquire` loads; `Acquire` sees a `CLOSED_WAITERS` set before (P5).
-        let prev = shared.state.fetch_or(CLOSED, Ordering::AcqRel);
-        if prev & CLOSED_WAITERS != 0 {
-            shared.take(true).wake_all(&mut panics);
+        self.side_ends(CLOSED, CLOSED_WAITERS, true, PROMISES_GONE, RESOLVERS_GONE);
+    }
+
+    /// The last handle of a side is gone: publish `event` (`ABANDONED`,
+    /// `CLOSED`, or nothing), wake whoever listens for it, and mark the side
+    /// gone (P2). With nobody registered (`waiters` clear) that is one CAS;
+    /// otherwise the event is published first, the waiters are woken, and
+    /// only then is the side marked gone, so the block outlives the waking.
+    fn side_ends(
+        &mut self,
+        event: usize,
+        waiters: usize,
+        closed: bool,
+        ours: usize,
+        theirs: usize,
+    ) {
+        let shared = self.shared();
+        let mut state = shared.state.load(Ordering::Relaxed);
+        loop {
+            if event != 0 && state & waiters != 0 {
+                // ORDERING: `Release` publishes the event to the waiters'
+                // `Acquire` loads; `Acquire`: a registration made before it
+                // is in the list we take (P5).
+                shared.state.fetch_or(event, Ordering::AcqRel);
+                let mut panics = FirstPanic::new();
+                shared.take(closed).wake_all(&mut panics);
+                self.side_gone(ours, theirs);
+                panics.resume();
+                return;
+            }
+            // ORDERING: as `side_gone` (`AcqRel`: publish and see the block's
+            // writes, P2), and as the event's `fetch_or` above; a waiter
+            // whose flag lands first makes this fail and take the path above.
+            match shared.state.compare_exchange_weak(
+                state,
+                state | event | ours,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(prev) => {
+                    if prev & theirs != 0 {
+                        // SAFETY: P2: both sides are gone; we are the one
+                        // that frees.
+                        unsafe { Self::free(self.0, prev | event | ours) };
+                    }
+                    return;
+                }
+                Err(actual) => state = actual,
+            }
         }
-        self.side_gone(PROMISES_GONE, RESOLVERS_GONE);
-        panics.resume();
     }
 
     /// Marks this side gone; frees the block if the other side already is.
