@@ -10,6 +10,9 @@
 //! - [`promise`] (feature `std`): [`Promise`] and [`Resolver`], one value for
 //!   any number of waiters, threads and tasks alike, with an error instead of
 //!   a hang when every writer is gone.
+//! - [`select`] (feature `std`): wait for whichever of several one-time events
+//!   comes first (a value, a cancellation, a promise, a drain) or a deadline,
+//!   from a thread or a task.
 //! - [`shutdown`] (feature `std`): [`Shutdown`], graceful shutdown shared by
 //!   threads and tasks: trigger, drain, and a report of what is still running.
 //!
@@ -74,6 +77,8 @@ pub mod cancel;
 pub mod oneshot;
 #[cfg(feature = "std")]
 pub mod promise;
+#[cfg(feature = "std")]
+pub mod select;
 #[cfg(feature = "std")]
 pub mod shutdown;
 pub mod time;

@@ -515,6 +515,26 @@ impl CancellationToken {
     }
 }
 
+/// A token in a set of events (`Select::cancelled`, `recv_or_cancelled`):
+/// ready once cancelled.
+impl crate::wait::Member for CancellationToken {
+    fn check(&self) -> bool {
+        self.is_cancelled()
+    }
+
+    fn listen(
+        &self,
+        key: &mut Option<crate::wait::MemberKey>,
+        waiter: crate::wait::NewWaiter<'_>,
+    ) -> bool {
+        crate::wait::listen_member(&Cancellation(&self.node), key, waiter)
+    }
+
+    fn unlisten(&self, key: crate::wait::MemberKey) -> bool {
+        crate::wait::unlisten_member(&Cancellation(&self.node), key)
+    }
+}
+
 impl Default for CancellationToken {
     /// Same as [`CancellationToken::new`].
     ///

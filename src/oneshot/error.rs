@@ -247,3 +247,117 @@ impl From<RecvError> for RecvTimeoutError {
         RecvTimeoutError::Disconnected
     }
 }
+
+/// Why [`Receiver::recv_or_cancelled`](super::Receiver::recv_or_cancelled)
+/// (or its `_timeout`/`_deadline` forms) returned no value.
+///
+/// ```
+/// use ripcord::{oneshot::{self, RecvCancelledError}, CancelReason, CancellationToken};
+///
+/// let token = CancellationToken::new();
+/// let (_tx, mut rx) = oneshot::channel::<u8>();
+/// token.cancel_with("shutting down".into());
+/// let err = rx.recv_or_cancelled(&token).unwrap_err();
+/// assert!(err.is_cancelled());
+/// assert_eq!(err.reason().unwrap().to_string(), "shutting down");
+/// assert_eq!(err.to_string(), "cancelled: shutting down");
+/// ```
+#[cfg(feature = "std")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecvCancelledError {
+    /// The token was cancelled first; its reason.
+    Cancelled(crate::CancelReason),
+    /// The sender was dropped without sending (or the value was already
+    /// taken, or the receiver closed).
+    Disconnected,
+    /// The time ran out (only the `_timeout`/`_deadline` forms).
+    Timeout,
+}
+
+#[cfg(feature = "std")]
+impl RecvCancelledError {
+    /// Whether the token was cancelled.
+    ///
+    /// ```
+    /// use ripcord::{oneshot::RecvCancelledError, CancelReason};
+    /// assert!(RecvCancelledError::Cancelled(CancelReason::Cancelled).is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, RecvCancelledError::Cancelled(_))
+    }
+
+    /// The token's reason, if it was cancelled.
+    ///
+    /// ```
+    /// use ripcord::{oneshot::RecvCancelledError, CancelReason};
+    /// let err = RecvCancelledError::Cancelled(CancelReason::DeadlineExceeded);
+    /// assert!(err.reason().unwrap().is_deadline_exceeded());
+    /// assert!(RecvCancelledError::Timeout.reason().is_none());
+    /// ```
+    pub fn reason(&self) -> Option<&crate::CancelReason> {
+        match self {
+            RecvCancelledError::Cancelled(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Whether the sender is gone without a value.
+    ///
+    /// ```
+    /// assert!(ripcord::oneshot::RecvCancelledError::Disconnected.is_disconnected());
+    /// ```
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, RecvCancelledError::Disconnected)
+    }
+
+    /// Whether the time ran out.
+    ///
+    /// ```
+    /// assert!(ripcord::oneshot::RecvCancelledError::Timeout.is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, RecvCancelledError::Timeout)
+    }
+}
+
+#[cfg(feature = "std")]
+impl fmt::Display for RecvCancelledError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvCancelledError::Cancelled(reason) => {
+                fmt::Display::fmt(&crate::CancelledError::new(reason.clone()), f)
+            }
+            RecvCancelledError::Disconnected => fmt::Display::fmt(&RecvError, f),
+            RecvCancelledError::Timeout => f.write_str("timed out waiting on a oneshot channel"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl core::error::Error for RecvCancelledError {}
+
+/// For `?` in functions returning `std::io::Result`: `Cancelled` becomes
+/// what [`CancelledError`](crate::CancelledError) becomes (`Interrupted`, or
+/// `TimedOut` for a deadline), `Disconnected` is `UnexpectedEof`, `Timeout`
+/// is `TimedOut`.
+///
+/// ```
+/// use std::io::ErrorKind;
+/// use ripcord::{oneshot::RecvCancelledError, CancelReason};
+/// let err: std::io::Error = RecvCancelledError::Cancelled(CancelReason::Cancelled).into();
+/// assert_eq!(err.kind(), ErrorKind::Interrupted);
+/// let err: std::io::Error = RecvCancelledError::Disconnected.into();
+/// assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
+/// ```
+#[cfg(feature = "std")]
+impl From<RecvCancelledError> for std::io::Error {
+    fn from(err: RecvCancelledError) -> Self {
+        match err {
+            RecvCancelledError::Cancelled(reason) => crate::CancelledError::new(reason).into(),
+            RecvCancelledError::Disconnected => {
+                std::io::Error::new(std::io::ErrorKind::UnexpectedEof, err)
+            }
+            RecvCancelledError::Timeout => std::io::Error::new(std::io::ErrorKind::TimedOut, err),
+        }
+    }
+}

@@ -47,7 +47,7 @@ mod sender;
 mod state;
 
 #[cfg(feature = "std")]
-pub use error::RecvTimeoutError;
+pub use error::{RecvCancelledError, RecvTimeoutError};
 pub use error::{RecvError, SendError, TryRecvError};
 pub use receiver::Receiver;
 pub use sender::{Closed, Sender};

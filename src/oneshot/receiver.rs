@@ -13,7 +13,7 @@ use super::state::{
 };
 
 #[cfg(feature = "std")]
-use super::error::RecvTimeoutError;
+use super::error::{RecvCancelledError, RecvTimeoutError};
 #[cfg(feature = "std")]
 use std::time::{Duration, Instant};
 
@@ -315,6 +315,124 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// Blocks the thread until the value arrives or `token` is cancelled,
+    /// whichever comes first: the common "the answer, or shutdown" wait in
+    /// one call.
+    ///
+    /// A value that is there wins over a cancellation; otherwise a
+    /// cancelled token wins over a gone sender. The receiver is only consumed
+    /// by a value or a disconnection (as with [`try_recv`](Self::try_recv)):
+    /// after `Cancelled` it can still receive.
+    ///
+    /// Blocking: do not call it on an async executor's thread; there, use
+    /// [`CancellationToken::run_until_cancelled`](crate::CancellationToken::run_until_cancelled)
+    /// on `&mut receiver`.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvCancelledError::Cancelled`] with the token's reason, or
+    /// [`RecvCancelledError::Disconnected`].
+    ///
+    /// ```
+    /// use ripcord::{oneshot, CancellationToken};
+    ///
+    /// let token = CancellationToken::new();
+    /// let (tx, mut rx) = oneshot::channel();
+    /// std::thread::spawn(move || tx.send("answer").unwrap());
+    /// assert_eq!(rx.recv_or_cancelled(&token), Ok("answer"));
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn recv_or_cancelled(
+        &mut self,
+        token: &crate::CancellationToken,
+    ) -> Result<T, RecvCancelledError>
+    where
+        T: Send,
+    {
+        self.recv_or_cancelled_until(token, None)
+    }
+
+    /// Like [`recv_or_cancelled`](Self::recv_or_cancelled), for at most
+    /// `timeout` ([`RecvCancelledError::Timeout`]). `Duration::MAX` waits
+    /// forever; zero only checks.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ripcord::{oneshot, CancellationToken};
+    ///
+    /// let token = CancellationToken::new();
+    /// let (_tx, mut rx) = oneshot::channel::<u8>();
+    /// let err = rx.recv_or_cancelled_timeout(&token, Duration::from_millis(1)).unwrap_err();
+    /// assert!(err.is_timeout());
+    /// ```
+    #[cfg(feature = "std")]
+    #[must_use = "the value, or why none came, is in the result"]
+    pub fn recv_or_cancelled_timeout(
+        &mut self,
+        token: &crate::CancellationToken,
+        timeout: Duration,
+    ) -> Result<T, RecvCancelledError>
+    where
+        T: Send,
+    {
+        self.recv_or_cancelled_until(token, crate::wait::deadline_after(timeout))
+    }
+
+    /// Like [`recv_or_cancelled`](Self::recv_or_cancelled), until `deadline`
+    /// ([`RecvCancelledError::Timeout`]). A deadline in the past only checks.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use ripcord::{oneshot, CancellationToken};
+    ///
+    /// let token = CancellationToken::new();
+    /// token.cancel();
+    /// let (_tx, mut rx) = oneshot::channel::<u8>();
+    /// let err = rx.recv_or_cancelled_deadline(&token, Instant::now()).unwrap_err();
+    /// assert!(err.is_cancelled());
+    /// ```
+    #[cfg(feature = "std")]
+    #[must_use = "the value, or why none came, is in the result"]
+    pub fn recv_or_cancelled_deadline(
+        &mut self,
+        token: &crate::CancellationToken,
+        deadline: Instant,
+    ) -> Result<T, RecvCancelledError>
+    where
+        T: Send,
+    {
+        self.recv_or_cancelled_until(token, Some(deadline))
+    }
+
+    #[cfg(feature = "std")]
+    fn recv_or_cancelled_until(
+        &mut self,
+        token: &crate::CancellationToken,
+        deadline: Option<Instant>,
+    ) -> Result<T, RecvCancelledError>
+    where
+        T: Send,
+    {
+        use crate::wait::{AnyOf, Entry, Member};
+        let answered = {
+            // The set borrows the receiver (see its `Member` impl) only here.
+            let receiver: &(dyn Member + Sync) = &*self;
+            let entries = [Entry::new(receiver), Entry::new(token)];
+            crate::wait::block_on(&AnyOf(&entries), deadline).is_some()
+        };
+        match self.try_recv() {
+            Ok(value) => Ok(value),
+            Err(_) if token.is_cancelled() => Err(RecvCancelledError::Cancelled(
+                token.reason().unwrap_or(crate::CancelReason::Cancelled),
+            )),
+            Err(TryRecvError::Disconnected) => Err(RecvCancelledError::Disconnected),
+            Err(TryRecvError::Empty) => {
+                debug_assert!(!answered, "an answered wait has a value or a reason");
+                Err(RecvCancelledError::Timeout)
+            }
+        }
+    }
+
     /// Closes the channel: from now on [`Sender::send`](super::Sender::send)
     /// fails and hands its value back, and a sender waiting in
     /// [`closed`](super::Sender::closed) is woken.
@@ -453,6 +571,47 @@ impl<T> futures_core::future::FusedFuture for Receiver<T> {
     #[inline]
     fn is_terminated(&self) -> bool {
         Receiver::is_terminated(self)
+    }
+}
+
+/// A receiver in a set of events (`Select`, `recv_or_cancelled`): ready once
+/// `try_recv` would answer at once (a value, or the channel is finished).
+///
+/// Only the set calls these, and it holds the receiver's `&mut` borrow for
+/// as long as it keeps a registration, so the receiver's side of the block
+/// is used by one thread at a time, as for the receiver's own methods.
+#[cfg(feature = "std")]
+impl<T> crate::wait::Member for Receiver<T> {
+    fn check(&self) -> bool {
+        match self.live() {
+            // SAFETY: the live receiver (see above).
+            Some(block) => {
+                crate::wait::Event::check(&unsafe { SideEvent::new(block, RX) }).is_some()
+            }
+            None => true,
+        }
+    }
+
+    fn listen(
+        &self,
+        key: &mut Option<crate::wait::MemberKey>,
+        waiter: crate::wait::NewWaiter<'_>,
+    ) -> bool {
+        match self.live() {
+            // SAFETY: the live receiver (see above).
+            Some(block) => {
+                crate::wait::listen_member(&unsafe { SideEvent::new(block, RX) }, key, waiter)
+            }
+            None => true,
+        }
+    }
+
+    fn unlisten(&self, key: crate::wait::MemberKey) -> bool {
+        match self.live() {
+            // SAFETY: the live receiver (see above).
+            Some(block) => crate::wait::unlisten_member(&unsafe { SideEvent::new(block, RX) }, key),
+            None => true,
+        }
     }
 }
 

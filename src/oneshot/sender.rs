@@ -277,6 +277,32 @@ unsafe fn release_dropped<T>(block: NonNull<Block<T>>) {
     let _ = unsafe { Block::release(block, TX, dropped) };
 }
 
+/// A sender in a set of events (`Select::closed`): ready once the receiver is
+/// gone. As for the receiver's impl, only the set calls these, holding the
+/// sender's `&mut` borrow.
+#[cfg(feature = "std")]
+impl<T> crate::wait::Member for Sender<T> {
+    fn check(&self) -> bool {
+        // SAFETY: the live sender (see above).
+        crate::wait::Event::check(&unsafe { SideEvent::new(self.block(), TX) }).is_some()
+    }
+
+    fn listen(
+        &self,
+        key: &mut Option<crate::wait::MemberKey>,
+        waiter: crate::wait::NewWaiter<'_>,
+    ) -> bool {
+        // SAFETY: the live sender (see above).
+        let event = unsafe { SideEvent::new(self.block(), TX) };
+        crate::wait::listen_member(&event, key, waiter)
+    }
+
+    fn unlisten(&self, key: crate::wait::MemberKey) -> bool {
+        // SAFETY: the live sender (see above).
+        crate::wait::unlisten_member(&unsafe { SideEvent::new(self.block(), TX) }, key)
+    }
+}
+
 impl<T> Drop for Sender<T> {
     #[inline]
     fn drop(&mut self) {

@@ -234,6 +234,26 @@ impl<T> Drop for Promise<T> {
     }
 }
 
+/// A promise in a set of events (`Select::resolved`): ready once resolved or
+/// abandoned.
+impl<T> crate::wait::Member for Promise<T> {
+    fn check(&self) -> bool {
+        ResolvedEvent(self.shared()).check().is_some()
+    }
+
+    fn listen(
+        &self,
+        key: &mut Option<crate::wait::MemberKey>,
+        waiter: crate::wait::NewWaiter<'_>,
+    ) -> bool {
+        crate::wait::listen_member(&ResolvedEvent(self.shared()), key, waiter)
+    }
+
+    fn unlisten(&self, key: crate::wait::MemberKey) -> bool {
+        crate::wait::unlisten_member(&ResolvedEvent(self.shared()), key)
+    }
+}
+
 impl<T> fmt::Debug for Promise<T> {
     /// Shows the state, not the value (no `T: Debug` needed).
     ///

@@ -460,6 +460,25 @@ impl Shutdown {
     }
 }
 
+/// A shutdown in a set of events (`Select::drained`): ready once drained.
+impl crate::wait::Member for Shutdown {
+    fn check(&self) -> bool {
+        self.inner.is_drained()
+    }
+
+    fn listen(
+        &self,
+        key: &mut Option<crate::wait::MemberKey>,
+        waiter: crate::wait::NewWaiter<'_>,
+    ) -> bool {
+        crate::wait::listen_member(&Drained(&self.inner), key, waiter)
+    }
+
+    fn unlisten(&self, key: crate::wait::MemberKey) -> bool {
+        crate::wait::unlisten_member(&Drained(&self.inner), key)
+    }
+}
+
 impl Default for Shutdown {
     fn default() -> Self {
         Shutdown::new()

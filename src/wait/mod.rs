@@ -14,6 +14,7 @@
 //! | `user.rs`     | [`FirstPanic`]: runs user code (wakers, callbacks, destructors) so that one panic does not stop the rest, then re-raises it |
 //! | `park.rs`     | deadlines, parking, and the adaptive hand-off ([`park::Handoff`]) |
 //! | `protocol.rs` | [`Event`], [`poll_event`], [`block_on`] |
+//! | `set.rs`      | several events as one ([`AnyOf`] of [`Member`]s), for `select` and `recv_or_cancelled` |
 //!
 //! # Rules every primitive follows
 //!
@@ -34,6 +35,8 @@ mod list;
 pub(crate) mod park;
 mod protocol;
 #[cfg(feature = "std")]
+mod set;
+#[cfg(feature = "std")]
 mod user;
 mod waiter;
 
@@ -44,6 +47,8 @@ pub(crate) use park::deadline_after;
 #[cfg(feature = "std")]
 pub(crate) use protocol::block_on;
 pub(crate) use protocol::{Event, poll_event};
+#[cfg(feature = "std")]
+pub(crate) use set::{AnyOf, Entry, Member, MemberKey, Never, listen_member, unlisten_member};
 #[cfg(feature = "std")]
 pub(crate) use user::FirstPanic;
 pub(crate) use waiter::{NewWaiter, Waiter};
