@@ -108,3 +108,37 @@ fn blocking_recv_and_wait_closed_do_not_allocate() {
     assert_eq!(allocs, 0);
     dropper.join().unwrap();
 }
+
+#[test]
+fn a_select_of_up_to_four_events_allocates_nothing() {
+    use ripcord::CancellationToken;
+    use ripcord::select::Select;
+    let a = CancellationToken::new();
+    let b = CancellationToken::new();
+    let (resolver, promise) = ripcord::promise::channel::<u8>();
+    let (tx, mut rx) = oneshot::channel::<u8>();
+    tx.send(1).unwrap();
+    let (ready, allocs, _) = measure(|| {
+        let mut sel = Select::new();
+        sel.cancelled(&a);
+        sel.cancelled(&b);
+        sel.resolved(&promise);
+        sel.recv(&mut rx);
+        (sel.try_ready(), sel.wait())
+    });
+    assert_eq!(ready, (Some(3), 3));
+    assert_eq!(allocs, 0, "a Select of four events is inline");
+    // A fifth event moves the set to the heap: one allocation.
+    let c = CancellationToken::new();
+    c.cancel();
+    let (_, allocs, _) = measure(|| {
+        let mut sel = Select::new();
+        for t in [&a, &b, &a, &b] {
+            sel.cancelled(t);
+        }
+        sel.cancelled(&c);
+        sel.wait()
+    });
+    assert!(allocs >= 1, "more than four: on the heap");
+    drop(resolver);
+}
