@@ -9,7 +9,8 @@
 //!   consumer thread a `Receiver` per item up front (a promise), then computes
 //!   the value; it abandons an item as soon as the consumer drops its
 //!   receiver (`Sender::closed().await`). The consumer thread waits with
-//!   `recv_timeout`, checking the token between waits.
+//!   `recv_or_cancelled`: the value or the token, whichever comes first, in
+//!   one blocking call.
 //!
 //! The token is cancelled after a fixed time (`cancel_after`), in the middle
 //! of both streams. The example finishes in well under a second.
@@ -20,7 +21,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ripcord::oneshot::{self, RecvTimeoutError};
+use ripcord::oneshot::{self, RecvCancelledError};
 use ripcord::{CancellationToken, FutureExt as _};
 
 fn main() {
@@ -170,23 +171,18 @@ fn blocking_consumer(
             drop(rx);
             continue;
         }
-        loop {
-            match rx.recv_timeout(Duration::from_millis(50)) {
-                Ok(value) => {
-                    got += 1;
-                    println!("blocking consumer: item {n} = {value}");
-                    break;
-                }
-                Err(RecvTimeoutError::Timeout) if token.is_cancelled() => {
-                    println!("blocking consumer: cancelled while waiting for item {n}");
-                    return got;
-                }
-                Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => {
-                    println!("blocking consumer: item {n} will never come");
-                    break;
-                }
+        // The answer or the stop signal, whichever comes first: one
+        // blocking call, no polling loop with short timeouts.
+        match rx.recv_or_cancelled(&token) {
+            Ok(value) => {
+                got += 1;
+                println!("blocking consumer: item {n} = {value}");
             }
+            Err(RecvCancelledError::Cancelled(reason)) => {
+                println!("blocking consumer: {reason} while waiting for item {n}");
+                return got;
+            }
+            Err(err) => println!("blocking consumer: item {n} will never come ({err})"),
         }
     }
     println!("blocking consumer: stream ended");
