@@ -69,14 +69,15 @@ fn a_panicking_select_waker_stops_nothing_else() {
     isolated(|| within("panicking select waker", panicking_select_waker));
 }
 
+type BoxedReady = std::pin::Pin<Box<dyn Future<Output = usize> + Send>>;
+
 /// A waker that re-enters: when woken by one event it drops its own
 /// `Ready` future (withdrawing from the others) and waits, blocking, on a
 /// new select over the same events. Nothing deadlocks.
 fn reentrant_select_waker() {
     let token = CancellationToken::new();
     let other = CancellationToken::new();
-    let slot: Arc<Mutex<Option<std::pin::Pin<Box<dyn Future<Output = usize> + Send>>>>> =
-        Arc::new(Mutex::new(None));
+    let slot: Arc<Mutex<Option<BoxedReady>>> = Arc::new(Mutex::new(None));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let faults = Faults::new();
     let (s, t, o, log) = (slot.clone(), token.clone(), other.clone(), seen.clone());
@@ -89,7 +90,7 @@ fn reentrant_select_waker() {
     });
     let waker = faults.waker();
     let (t2, o2) = (token.clone(), other.clone());
-    let fut: std::pin::Pin<Box<dyn Future<Output = usize> + Send>> = Box::pin(async move {
+    let fut: BoxedReady = Box::pin(async move {
         let mut sel = Select::new();
         sel.cancelled(&o2);
         sel.cancelled(&t2);

@@ -574,6 +574,17 @@ impl<T> futures_core::future::FusedFuture for Receiver<T> {
     }
 }
 
+#[cfg(feature = "std")]
+impl<T> Receiver<T> {
+    /// The receiving side as the waiting core sees it, unless finished.
+    fn member_event(&self) -> Option<SideEvent<'_, T>> {
+        let block = self.live()?;
+        // SAFETY: the live receiver; only the set calls this, holding the
+        // receiver's `&mut` borrow (see the `Member` impl).
+        Some(unsafe { SideEvent::new(block, RX) })
+    }
+}
+
 /// A receiver in a set of events (`Select`, `recv_or_cancelled`): ready once
 /// `try_recv` would answer at once (a value, or the channel is finished).
 ///
@@ -583,13 +594,8 @@ impl<T> futures_core::future::FusedFuture for Receiver<T> {
 #[cfg(feature = "std")]
 impl<T> crate::wait::Member for Receiver<T> {
     fn check(&self) -> bool {
-        match self.live() {
-            // SAFETY: the live receiver (see above).
-            Some(block) => {
-                crate::wait::Event::check(&unsafe { SideEvent::new(block, RX) }).is_some()
-            }
-            None => true,
-        }
+        self.member_event()
+            .is_none_or(|event| crate::wait::Event::check(&event).is_some())
     }
 
     fn listen(
@@ -597,21 +603,13 @@ impl<T> crate::wait::Member for Receiver<T> {
         key: &mut Option<crate::wait::MemberKey>,
         waiter: crate::wait::NewWaiter<'_>,
     ) -> bool {
-        match self.live() {
-            // SAFETY: the live receiver (see above).
-            Some(block) => {
-                crate::wait::listen_member(&unsafe { SideEvent::new(block, RX) }, key, waiter)
-            }
-            None => true,
-        }
+        self.member_event()
+            .is_none_or(|event| crate::wait::listen_member(&event, key, waiter))
     }
 
     fn unlisten(&self, key: crate::wait::MemberKey) -> bool {
-        match self.live() {
-            // SAFETY: the live receiver (see above).
-            Some(block) => crate::wait::unlisten_member(&unsafe { SideEvent::new(block, RX) }, key),
-            None => true,
-        }
+        self.member_event()
+            .is_none_or(|event| crate::wait::unlisten_member(&event, key))
     }
 }
 
