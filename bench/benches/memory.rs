@@ -6,18 +6,26 @@
 //! create + send + receive. The allocator may round a request up; the numbers
 //! are the sizes asked for, the same measure for every peer.
 //!
+//! Scenarios 7 and 8 add tables of heap bytes per cancellation token and per
+//! promise holding a `u64`.
+//!
 //! `cargo bench -p ripcord-bench --bench memory` (instant); `-- --out docs/bench` also writes
-//! `memory.csv`, `memory.json` and `memory.md` (or set `RIPCORD_BENCH_OUT`).
+//! `memory.csv`, `memory.json`, `memory.md`, `tokens-memory.md` and
+//! `promise-memory.md` (or set `RIPCORD_BENCH_OUT`).
 
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::mem::size_of;
+use std::mem::{size_of, size_of_val};
+use std::pin::pin;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
+use std::task::Poll;
 
-use support::peers::{Peer, for_each_peer};
+use support::peers::{Kind, Peer, for_each_peer};
+use support::poll_once;
+use support::promise_cases::{PromisePeer, VALUE, for_each_promise};
 use support::token_cases::{Floor, Ripcord as RipcordToken, TokenPeer, TokioUtil, Triggered};
 
 struct Counting;
@@ -170,6 +178,148 @@ fn token_row<P: TokenPeer>() -> String {
     )
 }
 
+/// Heap bytes of one promise holding a `u64`, and what waiting adds.
+struct PromiseRow {
+    peer: &'static str,
+    ours: bool,
+    /// Has both an async and a blocking wait.
+    both_waits: bool,
+    waits: &'static str,
+    /// Live heap bytes right after `channel()`.
+    create_bytes: isize,
+    /// Live heap bytes once resolved (resolver and promise alive).
+    holding_bytes: isize,
+    /// Allocations over create + resolve + get + drop.
+    total_allocs: usize,
+    /// Extra live heap bytes while one task waits (future pending), `None`
+    /// without an async wait.
+    one_task_bytes: Option<isize>,
+    /// Extra live heap bytes per waiting task with `TASKS` waiting (the
+    /// harness's own boxes of the futures not counted).
+    per_task_bytes: Option<f64>,
+    promise_size: usize,
+    resolver_size: usize,
+}
+
+/// Tasks waiting on one promise for the per-task column (its header says
+/// 1,000).
+const TASKS: usize = 1000;
+
+fn promise_row<P: PromisePeer>() -> PromiseRow {
+    // Warm up lazily initialised statics first.
+    for _ in 0..3 {
+        let (mut resolver, promise) = P::channel();
+        P::resolve(&mut resolver, VALUE);
+        black_box(P::get_owned(promise));
+    }
+    let start = snapshot();
+    let (mut resolver, promise) = black_box(P::channel());
+    let created = snapshot();
+    assert!(P::resolve(&mut resolver, black_box(VALUE)));
+    let holding = snapshot();
+    assert_eq!(P::get_owned(promise), Some(VALUE));
+    drop(resolver);
+    let end = snapshot();
+    assert_eq!(
+        end.live - start.live,
+        0,
+        "{} leaked {} bytes",
+        P::NAME,
+        end.live - start.live
+    );
+
+    let one_task_bytes = P::ASYNC.then(|| {
+        let (mut resolver, mut promise) = P::channel();
+        let before = snapshot();
+        let mut future = pin!(P::resolved(&mut promise));
+        assert!(poll_once(future.as_mut()).is_pending());
+        let waiting = snapshot().live - before.live;
+        assert!(P::resolve(&mut resolver, VALUE));
+        assert_eq!(poll_once(future.as_mut()), Poll::Ready(VALUE));
+        waiting
+    });
+
+    let per_task_bytes = P::ASYNC.then(|| {
+        let (mut resolver, promise) = P::channel();
+        let mut handles = vec![promise; TASKS];
+        let mut futures = Vec::with_capacity(TASKS);
+        let before = snapshot();
+        let mut boxes = 0;
+        for handle in &mut handles {
+            let future = Box::pin(P::resolved(handle));
+            boxes += size_of_val(&*future);
+            futures.push(future);
+        }
+        for future in &mut futures {
+            assert!(poll_once(future.as_mut()).is_pending());
+        }
+        let waiting = snapshot().live - before.live - boxes as isize;
+        assert!(P::resolve(&mut resolver, VALUE));
+        for future in &mut futures {
+            assert_eq!(poll_once(future.as_mut()), Poll::Ready(VALUE));
+        }
+        waiting as f64 / TASKS as f64
+    });
+
+    PromiseRow {
+        peer: P::NAME,
+        ours: P::KIND == Kind::Ours,
+        both_waits: P::ASYNC && P::BLOCKING,
+        waits: match (P::ASYNC, P::BLOCKING) {
+            (true, true) => "async + blocking",
+            (true, false) => "async",
+            (false, true) => "blocking",
+            (false, false) => "none",
+        },
+        create_bytes: created.live - start.live,
+        holding_bytes: holding.live - start.live,
+        total_allocs: end.allocs - start.allocs,
+        one_task_bytes,
+        per_task_bytes,
+        promise_size: size_of::<P::Promise>(),
+        resolver_size: size_of::<P::Resolver>(),
+    }
+}
+
+/// The promise memory table, and the target line: ripcord's bytes holding
+/// the value at most those of every peer with both an async and a blocking
+/// wait.
+fn promise_table(rows: Vec<PromiseRow>) -> String {
+    let mut out = String::from(
+        "| promise | heap bytes per promise holding a `u64` | allocations, whole life | heap bytes at create | + heap bytes while one task waits | heap bytes per waiting task (1,000 waiting) | size_of promise / resolver | waits |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in &rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} / {} | {} |",
+            r.peer,
+            r.holding_bytes,
+            r.total_allocs,
+            r.create_bytes,
+            r.one_task_bytes.map_or("n/a".into(), |b| b.to_string()),
+            r.per_task_bytes.map_or("n/a".into(), |b| format!("{b:.1}")),
+            r.promise_size,
+            r.resolver_size,
+            r.waits
+        );
+    }
+    let ours = rows.iter().find(|r| r.ours).expect("ripcord row");
+    let both: Vec<&PromiseRow> = rows.iter().filter(|r| !r.ours && r.both_waits).collect();
+    let met = both.iter().all(|r| ours.holding_bytes <= r.holding_bytes);
+    let _ = writeln!(
+        out,
+        "\nTarget: ripcord's heap bytes per promise holding a `u64` <= those of every peer with both async and blocking waits ({}): ripcord {} vs {}: {}",
+        both.iter().map(|r| r.peer).collect::<Vec<_>>().join(", "),
+        ours.holding_bytes,
+        both.iter()
+            .map(|r| format!("{} {}", r.peer, r.holding_bytes))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if met { "met" } else { "**missed**" }
+    );
+    out
+}
+
 fn main() {
     let mut out_dir = std::env::var("RIPCORD_BENCH_OUT")
         .ok()
@@ -260,12 +410,18 @@ fn main() {
     }
     println!("\nScenario 7 (memory): cancellation tokens\n");
     print!("{tokens}");
+    let promises = promise_table(for_each_promise!(promise_row()));
+    println!(
+        "\nScenario 8 (memory): promises holding a `u64` (resolver and promise handle alive)\n"
+    );
+    print!("{promises}");
     if let Some(dir) = out_dir {
-        std::fs::write(format!("{dir}/tokens-memory.md"), &tokens).expect("write table");
         std::fs::create_dir_all(&dir).expect("create output directory");
+        std::fs::write(format!("{dir}/tokens-memory.md"), &tokens).expect("write table");
+        std::fs::write(format!("{dir}/promise-memory.md"), &promises).expect("write table");
         std::fs::write(format!("{dir}/memory.csv"), csv).expect("write csv");
         std::fs::write(format!("{dir}/memory.json"), json).expect("write json");
         std::fs::write(format!("{dir}/memory.md"), table).expect("write table");
-        eprintln!("wrote {dir}/memory.{{csv,json,md}}");
+        eprintln!("wrote {dir}/memory.{{csv,json,md}}, tokens-memory.md, promise-memory.md");
     }
 }

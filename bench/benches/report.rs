@@ -6,6 +6,7 @@
 //! cargo bench -p ripcord-bench --bench report -- --out docs/bench      # also write CSV, JSON, SVG
 //! cargo bench -p ripcord-bench --bench report -- --filter "4a cross"   # only matching groups
 //! cargo bench -p ripcord-bench --bench report -- --filter latency      # only the latency percentiles
+//! cargo bench -p ripcord-bench --bench report -- --filter promise      # only the promises (scenario 8)
 //! RIPCORD_BENCH_OUT=docs/bench cargo bench -p ripcord-bench            # every bench; writes files
 //! ```
 //!
@@ -24,6 +25,9 @@
 //! unpinned, time per round trip of one pair). Then, for 3a and 3c, every
 //! round trip is timed on its own for latency percentiles (p50, p99): a
 //! fixed number per peer, interleaved across peers in chunks like the rounds.
+//!
+//! Scenario 7 (cancellation tokens) and scenario 8 (promises) get their own
+//! summary tables and output files (`tokens.*`, `promise.*`).
 //!
 //! It is a `[[bench]]` target (`harness = false`) rather than an example so
 //! that it is always built with optimizations and runs with `cargo bench -p ripcord-bench`,
@@ -56,6 +60,7 @@ impl Row {
 }
 
 /// One operation's ratios (ours ÷ a peer), each the median of per-round ratios.
+#[derive(Clone, Copy)]
 struct Ratio {
     peer: &'static str,
     median: f64,
@@ -71,11 +76,21 @@ struct Group {
     best_oneshot: Option<Ratio>,
     /// Ours ÷ tokio-util (token scenarios only).
     vs_tokio_util: Option<Ratio>,
+    /// Ours ÷ each peer that has the operation, in row order (promise
+    /// scenario only).
+    vs_each: Vec<Ratio>,
 }
 
 impl Group {
     fn is_token(&self) -> bool {
         self.scenario.starts_with('7')
+    }
+    fn is_promise(&self) -> bool {
+        self.scenario.starts_with('8')
+    }
+    /// Ours ÷ the named peer, if it has the operation.
+    fn vs(&self, peer: &str) -> Option<&Ratio> {
+        self.vs_each.iter().find(|r| r.peer == peer)
     }
 }
 
@@ -200,6 +215,7 @@ fn ratio_to_best(rows: &[Row], pick: impl Fn(&Row) -> bool) -> Option<Ratio> {
 fn run_groups(s: &Settings) -> Vec<Group> {
     let mut cases = support::oneshot_cases::cases_in(&Placement::ALL);
     cases.extend(support::token_cases::cases());
+    cases.extend(support::promise_cases::cases());
     let mut groups = Vec::new();
     let mut start = 0;
     while start < cases.len() {
@@ -215,10 +231,21 @@ fn run_groups(s: &Settings) -> Vec<Group> {
             let rows = measure(&mut cases[start..end], s);
             eprintln!("measured {name} in {:.1?}", began.elapsed());
             let best_peer = ratio_to_best(&rows, |r| {
-                matches!(r.kind, Kind::Oneshot | Kind::Channel | Kind::Token)
+                matches!(
+                    r.kind,
+                    Kind::Oneshot | Kind::Channel | Kind::Token | Kind::Promise
+                )
             });
             let best_oneshot = ratio_to_best(&rows, |r| r.kind == Kind::Oneshot);
             let vs_tokio_util = ratio_to_best(&rows, |r| r.peer == "tokio-util");
+            let vs_each = if cases[start].scenario.starts_with('8') {
+                rows.iter()
+                    .filter(|r| r.kind == Kind::Promise)
+                    .filter_map(|r| ratio_to_best(&rows, |o| o.peer == r.peer))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             groups.push(Group {
                 scenario: cases[start].scenario,
                 op: cases[start].op,
@@ -226,6 +253,7 @@ fn run_groups(s: &Settings) -> Vec<Group> {
                 best_peer,
                 best_oneshot,
                 vs_tokio_util,
+                vs_each,
             });
         }
         // Drop the finished cases now: their worker threads and tasks exit.
@@ -476,6 +504,16 @@ fn latency_csv(groups: &[LatencyGroup]) -> String {
 
 /// The issue's target for a scenario, and whether this run meets it.
 fn target(g: &Group) -> (&'static str, Option<bool>) {
+    if g.is_promise() {
+        use support::promise_cases::{OP_GET, OnceLockCondvar, PromisePeer as _};
+        return if g.op == OP_GET {
+            let r = g.vs(OnceLockCondvar::NAME).map(|r| r.median);
+            ("<=1.10x OnceLock::get", r.map(|r| r <= 1.1))
+        } else {
+            let r = g.best_peer.as_ref().map(|r| r.median);
+            ("<=1.00x fastest peer", r.map(|r| r <= 1.0))
+        };
+    }
     if g.is_token() {
         let r = g.vs_tokio_util.as_ref().map(|r| r.median);
         return if g.op.starts_with("is_cancelled") {
@@ -537,14 +575,21 @@ fn print_table(groups: &[Group]) {
             );
         }
     }
-    let (tokens, oneshot): (Vec<&Group>, Vec<&Group>) = groups.iter().partition(|g| g.is_token());
-    println!(
-        "\nSummary: ripcord's time / the fastest peer's time (median of per-round ratios [p25-p75]; < 1 means ripcord is faster)\n"
-    );
-    println!(
-        "| scenario | operation | ours / best peer | ours / best oneshot peer | target | met |"
-    );
-    println!("|---|---|---|---|---|---|");
+    let tokens: Vec<&Group> = groups.iter().filter(|g| g.is_token()).collect();
+    let promises: Vec<&Group> = groups.iter().filter(|g| g.is_promise()).collect();
+    let oneshot: Vec<&Group> = groups
+        .iter()
+        .filter(|g| !g.is_token() && !g.is_promise())
+        .collect();
+    if !oneshot.is_empty() {
+        println!(
+            "\nSummary: ripcord's time / the fastest peer's time (median of per-round ratios [p25-p75]; < 1 means ripcord is faster)\n"
+        );
+        println!(
+            "| scenario | operation | ours / best peer | ours / best oneshot peer | target | met |"
+        );
+        println!("|---|---|---|---|---|---|");
+    }
     for g in oneshot {
         let (t, met) = target(g);
         let met = match met {
@@ -585,6 +630,70 @@ fn print_table(groups: &[Group]) {
             );
         }
     }
+    if !promises.is_empty() {
+        println!(
+            "\nPromises: ripcord's time / the fastest peer's that has the operation, and / each peer's (n/a: the peer has no such wait)\n"
+        );
+        for line in promise_table(&promises, "NO") {
+            println!("{line}");
+        }
+    }
+}
+
+/// The peers of the promise groups, in row order.
+fn promise_peers(groups: &[&Group]) -> Vec<&'static str> {
+    let mut peers = Vec::new();
+    for g in groups {
+        for r in &g.rows {
+            if r.kind == Kind::Promise && !peers.contains(&r.peer) {
+                peers.push(r.peer);
+            }
+        }
+    }
+    peers
+}
+
+/// The promise summary as markdown lines: per operation, ripcord ÷ the
+/// fastest peer, ÷ each peer, the target and whether it is met (`no` is
+/// written as `missed`).
+fn promise_table(groups: &[&Group], missed: &str) -> Vec<String> {
+    let peers = promise_peers(groups);
+    let mut lines = vec![
+        format!(
+            "| operation | ripcord / fastest peer | {} | target | met |",
+            peers
+                .iter()
+                .map(|p| format!("ripcord / {p}"))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ),
+        format!("|---|---|{}---|---|", "---|".repeat(peers.len())),
+    ];
+    for g in groups {
+        let (t, met) = target(g);
+        let met = match met {
+            Some(true) => "yes",
+            Some(false) => missed,
+            None => "n/a",
+        };
+        let each: Vec<String> = peers
+            .iter()
+            .map(|p| {
+                g.vs(p).map_or("n/a".into(), |r| {
+                    format!("{:.2} [{:.2}-{:.2}]", r.median, r.p25, r.p75)
+                })
+            })
+            .collect();
+        lines.push(format!(
+            "| {} | {} | {} | {} | {} |",
+            g.op,
+            fmt_ratio(&g.best_peer),
+            each.join(" | "),
+            t,
+            met
+        ));
+    }
+    lines
 }
 
 // ---- machine description -------------------------------------------------------------
@@ -710,10 +819,20 @@ fn placement_legend(pinned: bool) -> Vec<String> {
     lines
 }
 
+/// How the promise rows are measured, for `promise.md`.
+const PROMISE_NOTE: &str = "Scenario 8: every peer holds a `u64`; n/a: the peer has no such wait (none is emulated). \
+Async wake-up rows: each waiter has its own clone of the promise, its future boxed and polled once (pending) with its own counting `Arc` waker, untimed; \
+timed is `resolve` plus the second poll of every future, which must be ready (no executor), at least 256 waiters per timed section \
+(256 promises of 1 waiter, 3 of 100, 1 of 10,000); the time is per waiter. \
+Blocked-thread rows: 1 or 8 waiter threads on CPU 1 block in the peer's blocking wait and are seen asleep in the kernel (`/proc`) before each `resolve`; \
+timed from `resolve` on the measuring thread (CPU 0) until every waiter has returned from its wait; the time is per waiter. \
+Below, ripcord's time / each peer's (median of per-round ratios [p25-p75]; < 1: ripcord is faster).";
+
 /// The README table: each peer's median time divided by ripcord's (so > 1
 /// means ripcord is faster), one row per operation, then the targets.
 fn markdown(groups: &[Group], meta: &Meta) -> String {
     let tokens = groups.iter().all(Group::is_token);
+    let promises = groups.iter().all(Group::is_promise);
     let mut peers: Vec<&'static str> = Vec::new();
     for g in groups {
         for r in &g.rows {
@@ -770,6 +889,14 @@ fn markdown(groups: &[Group], meta: &Meta) -> String {
             .collect();
         let num = g.scenario.split(' ').next().unwrap_or("");
         let _ = writeln!(out, "| {num}. {} | {} |", g.op, cells.join(" | "));
+    }
+    if promises {
+        let _ = writeln!(out, "\n{PROMISE_NOTE}\n");
+        let refs: Vec<&Group> = groups.iter().collect();
+        for line in promise_table(&refs, "**no**") {
+            let _ = writeln!(out, "{line}");
+        }
+        return out;
     }
     let _ = writeln!(
         out,
@@ -860,14 +987,26 @@ fn json(groups: &[Group], meta: &Meta) -> String {
         let (t, met) = target(g);
         let _ = writeln!(
             out,
-            "    {{\"scenario\": {}, \"operation\": {}, \"target\": {}, \"met\": {}, \"ours_vs_best_peer\": {}, \"ours_vs_best_oneshot\": {}, \"ours_vs_tokio_util\": {}, \"peers\": [",
+            "    {{\"scenario\": {}, \"operation\": {}, \"target\": {}, \"met\": {}, \"ours_vs_best_peer\": {}, \"ours_vs_best_oneshot\": {}, \"ours_vs_tokio_util\": {}, {}\"peers\": [",
             json_str(g.scenario),
             json_str(g.op),
             json_str(t),
             met.map_or("null".into(), |m| m.to_string()),
             json_ratio(&g.best_peer),
             json_ratio(&g.best_oneshot),
-            json_ratio(&g.vs_tokio_util)
+            json_ratio(&g.vs_tokio_util),
+            if g.is_promise() {
+                format!(
+                    "\"ours_vs_each\": [{}], ",
+                    g.vs_each
+                        .iter()
+                        .map(|r| json_ratio(&Some(*r)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                String::new()
+            }
         );
         for (ri, r) in g.rows.iter().enumerate() {
             let body = if r.available() {
@@ -914,6 +1053,7 @@ fn color(kind: Kind) -> &'static str {
         Kind::Oneshot => "#1c7ed6",
         Kind::Channel => "#868e96",
         Kind::Token => "#1c7ed6",
+        Kind::Promise => "#1c7ed6",
         Kind::Floor => "#2f9e44",
     }
 }
@@ -1007,7 +1147,7 @@ fn svg(groups: &[Group], meta: &Meta) -> String {
     for (kind, label) in [
         (Kind::Ours, "ripcord"),
         (Kind::Variant, "local ripcord variant (experiment)"),
-        (Kind::Oneshot, "oneshot / token peer"),
+        (Kind::Oneshot, "oneshot / token / promise peer"),
         (Kind::Channel, "bounded(1) channel peer"),
         (Kind::Floor, "floor (not a peer)"),
     ] {
@@ -1082,10 +1222,16 @@ fn main() {
     print_latency(&latency, &s);
     if let Some(dir) = &s.out {
         std::fs::create_dir_all(dir).expect("create output directory");
-        let (tokens, oneshot): (Vec<Group>, Vec<Group>) =
+        let (tokens, rest): (Vec<Group>, Vec<Group>) =
             groups.into_iter().partition(|g| g.is_token());
+        let (promises, oneshot): (Vec<Group>, Vec<Group>) =
+            rest.into_iter().partition(|g| g.is_promise());
         let mut files = Vec::new();
-        for (stem, set) in [("oneshot", &oneshot), ("tokens", &tokens)] {
+        for (stem, set) in [
+            ("oneshot", &oneshot),
+            ("tokens", &tokens),
+            ("promise", &promises),
+        ] {
             if set
                 .iter()
                 .any(|g| g.rows.iter().any(|r| r.kind == Kind::Ours))

@@ -24,6 +24,8 @@ pub enum Kind {
     Channel,
     /// Another cancellation token.
     Token,
+    /// Another promise (a once-filled cell with waiters).
+    Promise,
     /// A lower bound that is not a usable peer (e.g. a bare event + flag).
     Floor,
 }
@@ -37,6 +39,7 @@ impl Kind {
             Kind::Oneshot => "oneshot",
             Kind::Channel => "channel",
             Kind::Token => "token",
+            Kind::Promise => "promise",
             Kind::Floor => "floor",
         }
     }
