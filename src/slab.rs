@@ -116,10 +116,16 @@ impl<T> Slab<T> {
     }
 
     /// Takes every value out and gives the memory back.
+    #[cfg(test)]
     pub(crate) fn take_all(&mut self) -> impl Iterator<Item = T> + use<T> {
-        let slots = core::mem::take(&mut self.slots);
+        self.take_slots().into_iter().flatten()
+    }
+
+    /// Takes the slots out as they are (free ones are `None`), leaving the
+    /// slab empty and unallocated.
+    pub(crate) fn take_slots(&mut self) -> Vec<Option<T>> {
         self.free = Vec::new();
-        slots.into_iter().flatten()
+        core::mem::take(&mut self.slots)
     }
 
     #[inline(never)]

@@ -460,6 +460,14 @@ fn listen<T>(
 }
 
 fn unlisten<T>(shared: &Shared<T>, closed: bool, key: Key) -> bool {
+    let happened = if closed { CLOSED } else { RESOLVED | ABANDONED };
+    if shared.state() & happened != 0 {
+        // P5: every registration made before the event is taken out by its
+        // notifier (which saw the flag), so there is nothing to withdraw:
+        // the notifier wakes it (at worst, a spurious wake-up of a finished
+        // wait) and drops it. No lock: a woken waiter's last poll is one load.
+        return false;
+    }
     withdraw_locked(
         shared.lock(),
         |lists| {

@@ -67,10 +67,16 @@ impl WaitList {
     }
 
     /// Takes every waiter out (giving the list's memory back) for the caller
-    /// to wake after unlocking.
+    /// to wake after unlocking. Into an empty `Wakeups` the list's own
+    /// storage moves as it is: firing an event allocates nothing.
     pub(crate) fn take_all(&mut self, into: &mut Wakeups) {
         self.epoch = self.epoch.wrapping_add(1);
-        into.0.extend(self.waiters.take_all());
+        let slots = self.waiters.take_slots();
+        if into.0.is_empty() {
+            into.0 = slots;
+        } else {
+            into.0.extend(slots);
+        }
     }
 }
 
@@ -112,9 +118,11 @@ pub(crate) fn withdraw_locked<G>(
 }
 
 /// Waiters taken out of their lists, to be woken once every lock is released.
+/// (The slots of a taken list, free ones included: moving them is cheaper
+/// than copying the waiters out.)
 #[derive(Default)]
 #[must_use = "taken waiters must be woken"]
-pub(crate) struct Wakeups(Vec<Waiter>);
+pub(crate) struct Wakeups(Vec<Option<Waiter>>);
 
 impl Wakeups {
     /// Nothing to wake yet.
@@ -124,18 +132,19 @@ impl Wakeups {
 
     /// Whether there is nobody to wake.
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.iter().all(Option::is_none)
     }
 
     /// Unparks the blocked threads now (no user code runs: `unpark` is the
     /// standard library's) and keeps the tasks, whose wakers are user code.
     pub(crate) fn wake_threads(&mut self) {
         self.0.retain(|waiter| match waiter {
-            Waiter::Thread(thread) => {
+            Some(Waiter::Thread(thread)) => {
                 thread.unpark();
                 false
             }
-            Waiter::Task(_) => true,
+            Some(Waiter::Task(_)) => true,
+            None => false,
         });
     }
 
@@ -144,7 +153,7 @@ impl Wakeups {
     pub(crate) fn wake_all(self, panics: &mut FirstPanic) {
         // Each wake is caught on its own, so a panicking one leaves the
         // remaining waiters to the next turn of the loop.
-        for waiter in self.0 {
+        for waiter in self.0.into_iter().flatten() {
             panics.run(|| waiter.wake());
         }
     }
