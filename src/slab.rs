@@ -121,6 +121,18 @@ impl<T> Slab<T> {
         self.take_slots().into_iter().flatten()
     }
 
+    /// How many slots there are, live or free (free slots at the end are
+    /// always cut off, so for a slab with few values this is small).
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Takes every value out, keeping the memory for the next values.
+    pub(crate) fn drain_keeping_capacity(&mut self) -> impl Iterator<Item = T> + '_ {
+        self.free.clear();
+        self.slots.drain(..).flatten()
+    }
+
     /// Takes the slots out as they are (free ones are `None`), leaving the
     /// slab empty and unallocated.
     pub(crate) fn take_slots(&mut self) -> Vec<Option<T>> {

@@ -271,12 +271,10 @@ impl<T> Shared<T> {
 impl<T> Block<T> {
     /// Gives up a resolver handle.
     pub(super) fn drop_resolver(&mut self) {
-        let shared = self.shared();
-        // ORDERING: `Release` so this handle's `resolve` happens before the
-        // last resolver's checks; `Acquire` for the last one to see them all.
-        if shared.resolvers.fetch_sub(1, Ordering::AcqRel) != 1 {
+        if !Self::release(&self.shared().resolvers) {
             return;
         }
+        let shared = self.shared();
         // With no resolver left, `CLAIMED` cannot change (P3).
         let event = if shared.state() & CLAIMED == 0 {
             ABANDONED
@@ -288,12 +286,24 @@ impl<T> Block<T> {
 
     /// Gives up a promise handle.
     pub(super) fn drop_promise(&mut self) {
-        let shared = self.shared();
-        // ORDERING: as in `drop_resolver`.
-        if shared.promises.fetch_sub(1, Ordering::AcqRel) != 1 {
+        if !Self::release(&self.shared().promises) {
             return;
         }
         self.side_ends(CLOSED, CLOSED_WAITERS, true, PROMISES_GONE, RESOLVERS_GONE);
+    }
+
+    /// Gives up one count of a side; `true` if it was the last.
+    fn release(count: &AtomicUsize) -> bool {
+        // ORDERING: `Acquire` pairs with the other handles' releasing
+        // `fetch_sub`s (their `resolve`s and reads happen before). A count of
+        // 1 is ours alone and nobody can clone from it: no write needed.
+        if count.load(Ordering::Acquire) == 1 {
+            return true;
+        }
+        // ORDERING: `Release` so this handle's work (a `resolve`, reads of
+        // the value) happens before the last handle's checks; `Acquire` for
+        // the last one to see them all.
+        count.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
     /// The last handle of a side is gone: publish `event` (`ABANDONED`,

@@ -66,16 +66,27 @@ impl WaitList {
         self.waiters.remove(key.index)
     }
 
-    /// Takes every waiter out (giving the list's memory back) for the caller
-    /// to wake after unlocking. Into an empty `Wakeups` the list's own
-    /// storage moves as it is: firing an event allocates nothing.
+    /// Takes every waiter out for the caller to wake after unlocking.
+    /// Firing an event allocates nothing: a few waiters move into the
+    /// `Wakeups`' inline slots (the list keeps its memory for later
+    /// waiters); more hand over the list's whole storage.
     pub(crate) fn take_all(&mut self, into: &mut Wakeups) {
         self.epoch = self.epoch.wrapping_add(1);
+        if into.is_unused() && self.waiters.slot_count() <= INLINE_WAKEUPS {
+            for (slot, waiter) in into
+                .inline
+                .iter_mut()
+                .zip(self.waiters.drain_keeping_capacity())
+            {
+                *slot = Some(waiter);
+            }
+            return;
+        }
         let slots = self.waiters.take_slots();
-        if into.0.is_empty() {
-            into.0 = slots;
+        if into.more.is_empty() {
+            into.more = slots;
         } else {
-            into.0.extend(slots);
+            into.more.extend(slots);
         }
     }
 }
@@ -117,35 +128,50 @@ pub(crate) fn withdraw_locked<G>(
     removed.is_some()
 }
 
-/// Waiters taken out of their lists, to be woken once every lock is released.
-/// (The slots of a taken list, free ones included: moving them is cheaper
-/// than copying the waiters out.)
+/// Waiters a [`Wakeups`] holds without allocating.
+const INLINE_WAKEUPS: usize = 2;
+
+/// Waiters taken out of their lists, to be woken once every lock is released:
+/// a few inline, more as the slots of a taken list (free ones included:
+/// moving them is cheaper than copying the waiters out).
 #[derive(Default)]
 #[must_use = "taken waiters must be woken"]
-pub(crate) struct Wakeups(Vec<Option<Waiter>>);
+pub(crate) struct Wakeups {
+    inline: [Option<Waiter>; INLINE_WAKEUPS],
+    more: Vec<Option<Waiter>>,
+}
 
 impl Wakeups {
     /// Nothing to wake yet.
     pub(crate) const fn new() -> Self {
-        Wakeups(Vec::new())
+        Wakeups {
+            inline: [None, None],
+            more: Vec::new(),
+        }
+    }
+
+    fn is_unused(&self) -> bool {
+        self.inline.iter().all(Option::is_none) && self.more.is_empty()
+    }
+
+    fn slots(&mut self) -> impl Iterator<Item = &mut Option<Waiter>> {
+        self.inline.iter_mut().chain(self.more.iter_mut())
     }
 
     /// Whether there is nobody to wake.
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.iter().all(Option::is_none)
+        self.inline.iter().chain(&self.more).all(Option::is_none)
     }
 
     /// Unparks the blocked threads now (no user code runs: `unpark` is the
     /// standard library's) and keeps the tasks, whose wakers are user code.
     pub(crate) fn wake_threads(&mut self) {
-        self.0.retain(|waiter| match waiter {
-            Some(Waiter::Thread(thread)) => {
+        for slot in self.slots() {
+            if let Some(Waiter::Thread(thread)) = slot {
                 thread.unpark();
-                false
+                *slot = None;
             }
-            Some(Waiter::Task(_)) => true,
-            None => false,
-        });
+        }
     }
 
     /// Wakes everyone, each even if an earlier waker panicked; the first
@@ -153,7 +179,8 @@ impl Wakeups {
     pub(crate) fn wake_all(self, panics: &mut FirstPanic) {
         // Each wake is caught on its own, so a panicking one leaves the
         // remaining waiters to the next turn of the loop.
-        for waiter in self.0.into_iter().flatten() {
+        let Wakeups { inline, more } = self;
+        for waiter in inline.into_iter().chain(more).flatten() {
             panics.run(|| waiter.wake());
         }
     }
