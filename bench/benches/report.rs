@@ -7,6 +7,7 @@
 //! cargo bench -p ripcord-bench --bench report -- --filter "4a cross"   # only matching groups
 //! cargo bench -p ripcord-bench --bench report -- --filter latency      # only the latency percentiles
 //! cargo bench -p ripcord-bench --bench report -- --filter promise      # only the promises (scenario 8)
+//! cargo bench -p ripcord-bench --bench report -- --filter select       # only the select rows (scenario 9)
 //! RIPCORD_BENCH_OUT=docs/bench cargo bench -p ripcord-bench            # every bench; writes files
 //! ```
 //!
@@ -26,8 +27,11 @@
 //! round trip is timed on its own for latency percentiles (p50, p99): a
 //! fixed number per peer, interleaved across peers in chunks like the rounds.
 //!
-//! Scenario 7 (cancellation tokens) and scenario 8 (promises) get their own
-//! summary tables and output files (`tokens.*`, `promise.*`).
+//! Scenario 7 (cancellation tokens), scenario 8 (promises) and scenario 9
+//! (select: waiting for a value or a stop signal; its hand-off rows `9a`-`9c`
+//! in the same three placements) get their own summary tables and output
+//! files (`tokens.*`, `promise.*`, `select.*`). A filter that selects only
+//! one of these writes only its files.
 //!
 //! It is a `[[bench]]` target (`harness = false`) rather than an example so
 //! that it is always built with optimizations and runs with `cargo bench -p ripcord-bench`,
@@ -79,6 +83,21 @@ struct Group {
     /// Ours ÷ each peer that has the operation, in row order (promise
     /// scenario only).
     vs_each: Vec<Ratio>,
+    /// Each target's arm ÷ its reference (select scenario only).
+    pairs: Vec<Pair>,
+}
+
+/// One select target and this run's ratio for it (`None`: an arm is n/a).
+struct Pair {
+    target: &'static support::select_cases::Target,
+    /// `peer` is the reference.
+    ratio: Option<Ratio>,
+}
+
+impl Pair {
+    fn met(&self) -> Option<bool> {
+        self.ratio.map(|r| r.median <= self.target.max)
+    }
 }
 
 impl Group {
@@ -87,6 +106,9 @@ impl Group {
     }
     fn is_promise(&self) -> bool {
         self.scenario.starts_with('8')
+    }
+    fn is_select(&self) -> bool {
+        self.scenario.starts_with('9')
     }
     /// Ours ÷ the named peer, if it has the operation.
     fn vs(&self, peer: &str) -> Option<&Ratio> {
@@ -212,10 +234,29 @@ fn ratio_to_best(rows: &[Row], pick: impl Fn(&Row) -> bool) -> Option<Ratio> {
     })
 }
 
+/// The named arm ÷ the named reference, per round (both rows of one group).
+fn ratio_of(rows: &[Row], arm: &str, reference: &str) -> Option<Ratio> {
+    let find = |name: &str| rows.iter().find(|r| r.peer == name && r.available());
+    let (arm, reference) = (find(arm)?, find(reference)?);
+    let per_round: Vec<f64> = arm
+        .samples
+        .iter()
+        .zip(&reference.samples)
+        .map(|(a, r)| a / r)
+        .collect();
+    Some(Ratio {
+        peer: reference.peer,
+        median: quantile(&per_round, 0.5),
+        p25: quantile(&per_round, 0.25),
+        p75: quantile(&per_round, 0.75),
+    })
+}
+
 fn run_groups(s: &Settings) -> Vec<Group> {
     let mut cases = support::oneshot_cases::cases_in(&Placement::ALL);
     cases.extend(support::token_cases::cases());
     cases.extend(support::promise_cases::cases());
+    cases.extend(support::select_cases::cases_in(&Placement::ALL));
     let mut groups = Vec::new();
     let mut start = 0;
     while start < cases.len() {
@@ -246,6 +287,17 @@ fn run_groups(s: &Settings) -> Vec<Group> {
             } else {
                 Vec::new()
             };
+            let pairs = if cases[start].scenario.starts_with('9') {
+                support::select_cases::targets(cases[start].op)
+                    .iter()
+                    .map(|target| Pair {
+                        target,
+                        ratio: ratio_of(&rows, target.arm, target.reference),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             groups.push(Group {
                 scenario: cases[start].scenario,
                 op: cases[start].op,
@@ -254,6 +306,7 @@ fn run_groups(s: &Settings) -> Vec<Group> {
                 best_oneshot,
                 vs_tokio_util,
                 vs_each,
+                pairs,
             });
         }
         // Drop the finished cases now: their worker threads and tasks exit.
@@ -504,6 +557,13 @@ fn latency_csv(groups: &[LatencyGroup]) -> String {
 
 /// The issue's target for a scenario, and whether this run meets it.
 fn target(g: &Group) -> (&'static str, Option<bool>) {
+    if g.is_select() {
+        let met: Option<Vec<bool>> = g.pairs.iter().map(Pair::met).collect();
+        return (
+            support::select_cases::target_text(g.op),
+            met.filter(|m| !m.is_empty()).map(|m| m.iter().all(|&m| m)),
+        );
+    }
     if g.is_promise() {
         use support::promise_cases::{OP_GET, OnceLockCondvar, PromisePeer as _};
         return if g.op == OP_GET {
@@ -548,9 +608,24 @@ fn fmt_ratio(r: &Option<Ratio>) -> String {
 fn print_table(groups: &[Group]) {
     for g in groups {
         println!("\n== {} / {}", g.scenario, g.op);
+        // The select rows' arm names are longer than peer names.
+        let w = g
+            .rows
+            .iter()
+            .map(|r| r.peer.len())
+            .max()
+            .unwrap_or(0)
+            .max(22);
         println!(
-            "   {:<22} {:>12} {:>22} {:>10}",
-            "peer", "median ns", "p25..p75 ns", "x ripcord"
+            "   {:<w$} {:>12} {:>22} {:>10}",
+            "peer",
+            "median ns",
+            "p25..p75 ns",
+            if g.is_select() {
+                "x Select"
+            } else {
+                "x ripcord"
+            }
         );
         let ours = g
             .rows
@@ -558,12 +633,12 @@ fn print_table(groups: &[Group]) {
             .find(|r| r.kind == Kind::Ours && r.available());
         for r in &g.rows {
             if !r.available() {
-                println!("   {:<22} {:>12}", r.peer, "n/a");
+                println!("   {:<w$} {:>12}", r.peer, "n/a");
                 continue;
             }
             let rel = ours.map_or("".into(), |o| format!("{:.2}", r.median() / o.median()));
             println!(
-                "   {:<22} {:>12.1} {:>22} {:>10}",
+                "   {:<w$} {:>12.1} {:>22} {:>10}",
                 r.peer,
                 r.median(),
                 format!(
@@ -577,9 +652,10 @@ fn print_table(groups: &[Group]) {
     }
     let tokens: Vec<&Group> = groups.iter().filter(|g| g.is_token()).collect();
     let promises: Vec<&Group> = groups.iter().filter(|g| g.is_promise()).collect();
+    let selects: Vec<&Group> = groups.iter().filter(|g| g.is_select()).collect();
     let oneshot: Vec<&Group> = groups
         .iter()
-        .filter(|g| !g.is_token() && !g.is_promise())
+        .filter(|g| !g.is_token() && !g.is_promise() && !g.is_select())
         .collect();
     if !oneshot.is_empty() {
         println!(
@@ -638,6 +714,47 @@ fn print_table(groups: &[Group]) {
             println!("{line}");
         }
     }
+    if !selects.is_empty() {
+        println!(
+            "\nSelect: each ripcord arm's time / its reference's (median of per-round ratios [p25-p75]; < 1: the ripcord arm is faster)\n"
+        );
+        for line in select_table(&selects, "NO") {
+            println!("{line}");
+        }
+    }
+}
+
+/// The select summary as markdown lines: one line per target (an arm ÷ its
+/// reference in one row), with whether it is met (`no` written as `missed`).
+fn select_table(groups: &[&Group], missed: &str) -> Vec<String> {
+    let mut lines = vec![
+        "| scenario | operation | ripcord arm | reference | arm / reference | target | met |"
+            .into(),
+        "|---|---|---|---|---|---|---|".into(),
+    ];
+    for g in groups {
+        for pair in &g.pairs {
+            let met = match pair.met() {
+                Some(true) => "yes",
+                Some(false) => missed,
+                None => "n/a",
+            };
+            let ratio = pair.ratio.map_or("n/a".into(), |r| {
+                format!("{:.2} [{:.2}-{:.2}]", r.median, r.p25, r.p75)
+            });
+            lines.push(format!(
+                "| {} | {} | {} | {} | {} | <={:.2}x | {} |",
+                g.scenario,
+                g.op,
+                pair.target.arm,
+                pair.target.reference,
+                ratio,
+                pair.target.max,
+                met
+            ));
+        }
+    }
+    lines
 }
 
 /// The peers of the promise groups, in row order.
@@ -819,6 +936,16 @@ fn placement_legend(pinned: bool) -> Vec<String> {
     lines
 }
 
+/// How the select rows are measured, for `select.md`.
+const SELECT_NOTE: &str = "Scenario 9: waiting for a `u64` or a stop signal (a `CancellationToken`, never cancelled; for crossbeam a `bounded(1)` stop channel, never used). \
+`ripcord Select`: `Select::new()`, `cancelled(&token)`, `recv(&mut rx)`, then `try_ready()` (ready rows) or `wait()` (hand-off rows), then `try_recv()`. \
+`ripcord is_cancelled + try_recv`: the ready rows' floor, no `Select`. \
+`ripcord recv_or_cancelled`: `rx.recv_or_cancelled(&token)`. `ripcord recv`: plain blocking `recv()`, the hand-off rows' floor (no stop signal). \
+`crossbeam select!`: `crossbeam_channel::select!` over the answer channel and the stop channel, both `bounded(1)`. \
+Ready rows (one thread): a fresh channel holding its value, either created and filled inside the timed loop (both arms alike), or created and filled untimed in sections of 256 channels. \
+Hand-off rows: scenario 3's round trip (a fresh answer channel per round trip, its sender handed to a persistent worker thread over a std mpsc job queue; the worker sends), the same harness and placements for every arm; the token or stop channel lives as long as the caller. \
+Below, each ripcord arm's time / its reference's in the same row (median of per-round ratios [p25-p75]; < 1: the ripcord arm is faster).";
+
 /// How the promise rows are measured, for `promise.md`.
 const PROMISE_NOTE: &str = "Scenario 8: every peer holds a `u64`; n/a: the peer has no such wait (none is emulated). \
 Async wake-up rows: each waiter has its own clone of the promise, its future boxed and polled once (pending) with its own counting `Arc` waker, untimed; \
@@ -833,6 +960,7 @@ Below, ripcord's time / each peer's (median of per-round ratios [p25-p75]; < 1: 
 fn markdown(groups: &[Group], meta: &Meta) -> String {
     let tokens = groups.iter().all(Group::is_token);
     let promises = groups.iter().all(Group::is_promise);
+    let selects = groups.iter().all(Group::is_select);
     let mut peers: Vec<&'static str> = Vec::new();
     for g in groups {
         for r in &g.rows {
@@ -842,7 +970,12 @@ fn markdown(groups: &[Group], meta: &Meta) -> String {
         }
     }
     let mut out = format!(
-        "Peer's median time / ripcord's (> 1: ripcord is faster). {} | {} | {} | {} cores{} | load average {} | {} interleaved rounds{}\n\n",
+        "{} {} | {} | {} | {} cores{} | load average {} | {} interleaved rounds{}\n\n",
+        if selects {
+            "Each arm's median time / `ripcord Select`'s (> 1: Select is faster)."
+        } else {
+            "Peer's median time / ripcord's (> 1: ripcord is faster)."
+        },
         meta.date,
         meta.rustc,
         meta.cpu,
@@ -856,14 +989,18 @@ fn markdown(groups: &[Group], meta: &Meta) -> String {
         meta.rounds,
         if meta.quick { " (QUICK MODE)" } else { "" }
     );
-    if groups
-        .iter()
-        .any(|g| g.scenario.starts_with('3') || g.scenario.starts_with('4'))
-    {
+    if groups.iter().any(|g| {
+        g.scenario.starts_with('3') || g.scenario.starts_with('4') || g.scenario.starts_with("9a")
+    }) {
         let _ = writeln!(
             out,
-            "Scenarios 3 and 4 run in three thread placements (same pinning and job queues for every peer):
-"
+            "{} run in three thread placements (same pinning and job queues for every peer):
+",
+            if selects {
+                "The hand-off rows (9a-9c), scenario 3's round trip,"
+            } else {
+                "Scenarios 3 and 4"
+            }
         );
         for line in placement_legend(meta.pinned) {
             let _ = writeln!(out, "- {line}");
@@ -889,6 +1026,14 @@ fn markdown(groups: &[Group], meta: &Meta) -> String {
             .collect();
         let num = g.scenario.split(' ').next().unwrap_or("");
         let _ = writeln!(out, "| {num}. {} | {} |", g.op, cells.join(" | "));
+    }
+    if selects {
+        let _ = writeln!(out, "\n{SELECT_NOTE}\n");
+        let refs: Vec<&Group> = groups.iter().collect();
+        for line in select_table(&refs, "**no**") {
+            let _ = writeln!(out, "{line}");
+        }
+        return out;
     }
     if promises {
         let _ = writeln!(out, "\n{PROMISE_NOTE}\n");
@@ -1004,6 +1149,22 @@ fn json(groups: &[Group], meta: &Meta) -> String {
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
+            } else if g.is_select() {
+                format!(
+                    "\"targets\": [{}], ",
+                    g.pairs
+                        .iter()
+                        .map(|p| format!(
+                            "{{\"arm\": {}, \"reference\": {}, \"max\": {:.2}, \"ratio\": {}, \"met\": {}}}",
+                            json_str(p.target.arm),
+                            json_str(p.target.reference),
+                            p.target.max,
+                            json_ratio(&p.ratio),
+                            p.met().map_or("null".into(), |m| m.to_string())
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             } else {
                 String::new()
             }
@@ -1061,7 +1222,7 @@ fn color(kind: Kind) -> &'static str {
 /// A diverging bar chart on a log scale: per operation, each peer's median time
 /// relative to ripcord's. Bars to the right of the dashed 1.0 line are slower
 /// than ripcord, bars to the left faster. Plain SVG text, no dependency.
-fn svg(groups: &[Group], meta: &Meta) -> String {
+fn svg(groups: &[Group], meta: &Meta, relative_to: &str) -> String {
     const W: f64 = 960.0;
     const LABEL: f64 = 190.0;
     const BAR_H: f64 = 14.0;
@@ -1160,10 +1321,11 @@ fn svg(groups: &[Group], meta: &Meta) -> String {
         lx += 24.0 + 6.5 * label.len() as f64;
     }
     let height = y + 10.0;
+    let r = xml(relative_to);
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W:.0}\" height=\"{height:.0}\" font-family=\"sans-serif\" font-size=\"11\">\n\
 <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n\
-<text x=\"8\" y=\"18\" font-size=\"14\" font-weight=\"bold\">Median time relative to ripcord (log scale; dashed line = ripcord; right = slower than ripcord)</text>\n\
+<text x=\"8\" y=\"18\" font-size=\"14\" font-weight=\"bold\">Median time relative to {r} (log scale; dashed line = {r}; right = slower than {r})</text>\n\
 <text x=\"8\" y=\"36\">{} | {} | {} cores{} | load {} | {} rounds, interleaved{}</text>\n\
 {legend}{body}</svg>\n",
         xml(&meta.date),
@@ -1224,13 +1386,16 @@ fn main() {
         std::fs::create_dir_all(dir).expect("create output directory");
         let (tokens, rest): (Vec<Group>, Vec<Group>) =
             groups.into_iter().partition(|g| g.is_token());
-        let (promises, oneshot): (Vec<Group>, Vec<Group>) =
+        let (promises, rest): (Vec<Group>, Vec<Group>) =
             rest.into_iter().partition(|g| g.is_promise());
+        let (selects, oneshot): (Vec<Group>, Vec<Group>) =
+            rest.into_iter().partition(|g| g.is_select());
         let mut files = Vec::new();
         for (stem, set) in [
             ("oneshot", &oneshot),
             ("tokens", &tokens),
             ("promise", &promises),
+            ("select", &selects),
         ] {
             if set
                 .iter()
@@ -1238,7 +1403,12 @@ fn main() {
             {
                 files.push((format!("{stem}.csv"), csv(set)));
                 files.push((format!("{stem}.json"), json(set, &meta)));
-                files.push((format!("{stem}.svg"), svg(set, &meta)));
+                let relative_to = if stem == "select" {
+                    support::select_cases::SELECT
+                } else {
+                    "ripcord"
+                };
+                files.push((format!("{stem}.svg"), svg(set, &meta, relative_to)));
                 files.push((format!("{stem}.md"), markdown(set, &meta)));
             }
         }

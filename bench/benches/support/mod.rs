@@ -4,14 +4,15 @@
 //! performs the operation `iters` times and returns the elapsed time. The
 //! criterion bench (`benches/oneshot.rs`) and the side-by-side runner
 //! (`benches/report.rs`) drive the very same cases, so their numbers describe
-//! the same code. Scenario 7 (tokens) and scenario 8 (promises) add one more
-//! module of cases each beside `oneshot_cases`.
+//! the same code. Scenario 7 (tokens), scenario 8 (promises) and scenario 9
+//! (select) add one more module of cases each beside `oneshot_cases`.
 
 #![allow(dead_code)]
 
 pub mod oneshot_cases;
 pub mod peers;
 pub mod promise_cases;
+pub mod select_cases;
 pub mod token_cases;
 
 use std::future::Future;

@@ -170,8 +170,8 @@ const OP_TASK_THREAD: &str = "tokio task sends -> thread blocks in recv";
 /// One round trip of scenario 3: a persistent worker thread (placed by `p`)
 /// answers each sender it is handed (over a std mpsc job queue, the same for
 /// every peer); the caller creates the channel, hands over the sender and
-/// blocks in `recv`.
-fn thread_round_trip<P: Peer, R>(p: Placement, mut recv: R) -> impl FnMut() + 'static
+/// blocks in `recv` (`recv` is how it waits; scenario 9 passes other waits).
+pub fn thread_round_trip<P: Peer, R>(p: Placement, mut recv: R) -> impl FnMut() + 'static
 where
     R: FnMut(P::Rx<u64>) -> Option<u64> + 'static,
 {
