@@ -7,24 +7,13 @@
 #[macro_use]
 mod common;
 
+use common::drained_timeout;
+
 use std::thread;
 use std::time::Duration;
 
 use ripcord::CancelReason;
 use ripcord::shutdown::Shutdown;
-
-/// The composable timed drain: `drained().timeout(..)`, then `report()`.
-async fn drained_timeout<S: ripcord::time::Sleeper>(
-    shutdown: &ripcord::Shutdown,
-    sleeper: &S,
-    timeout: std::time::Duration,
-) -> Result<(), ripcord::shutdown::DrainReport> {
-    use ripcord::FutureExt as _;
-    match shutdown.drained().timeout(sleeper, timeout).await {
-        Ok(()) => Ok(()),
-        Err(_elapsed) => Err(shutdown.report()),
-    }
-}
 
 /// A timer that needs no runtime: a thread sleeps, then sends.
 fn thread_sleeper(d: Duration) -> impl std::future::Future<Output = ()> {

@@ -1,23 +1,13 @@
 //! Huge, zero and past timeouts: a documented result, no panic, no hang.
 #![cfg(all(feature = "std", not(loom)))]
 
+mod common;
+
+use common::drained_timeout;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ripcord::shutdown::Shutdown;
-
-/// The composable timed drain: `drained().timeout(..)`, then `report()`.
-async fn drained_timeout<S: ripcord::time::Sleeper>(
-    shutdown: &ripcord::Shutdown,
-    sleeper: &S,
-    timeout: std::time::Duration,
-) -> Result<(), ripcord::shutdown::DrainReport> {
-    use ripcord::FutureExt as _;
-    match shutdown.drained().timeout(sleeper, timeout).await {
-        Ok(()) => Ok(()),
-        Err(_elapsed) => Err(shutdown.report()),
-    }
-}
 
 fn far_future() -> Option<Instant> {
     Instant::now().checked_add(Duration::from_secs(100 * 365 * 86_400))

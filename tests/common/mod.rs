@@ -141,3 +141,18 @@ macro_rules! on_every_runtime {
         }
     };
 }
+
+/// The composable timed drain: `drained().timeout(..)`, then `report()` (what
+/// 0.1's `Shutdown::drained_timeout` did).
+#[cfg(feature = "std")]
+pub async fn drained_timeout<S: ripcord::time::Sleeper>(
+    shutdown: &ripcord::Shutdown,
+    sleeper: &S,
+    timeout: std::time::Duration,
+) -> Result<(), ripcord::shutdown::DrainReport> {
+    use ripcord::FutureExt as _;
+    match shutdown.drained().timeout(sleeper, timeout).await {
+        Ok(()) => Ok(()),
+        Err(_elapsed) => Err(shutdown.report()),
+    }
+}
