@@ -18,6 +18,7 @@ fn main() {
     oneshot_sender_notices_lost_interest();
     promise_one_value_many_waiters();
     tokens_cancel_a_tree_of_workers();
+    select_answer_or_shutdown();
     timeouts_on_any_runtime();
     graceful_shutdown_reports_stragglers();
     println!("\ntour finished");
@@ -131,6 +132,51 @@ fn promise_one_value_many_waiters() {
         "   when every resolver is gone, waiters hear it instead of hanging: {:?} / {:?}",
         result.wait(),
         rt.block_on(waiter).unwrap()
+    );
+}
+
+/// A blocked worker waits for the answer or shutdown, whichever comes first,
+/// in one call: no polling loop with short timeouts.
+fn select_answer_or_shutdown() {
+    use ripcord::select::Select;
+
+    println!("== select: a blocked thread waits for the answer, or shutdown, or a deadline");
+    let stop = CancellationToken::new();
+    let (tx, mut answer) = oneshot::channel::<&str>();
+    let slow = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(30));
+        let _ = tx.send("too late");
+    });
+    let s = stop.clone();
+    thread::spawn(move || {
+        thread::sleep(Duration::from_millis(5));
+        s.cancel_with(CancelReason::custom("shutting down"));
+    });
+    {
+        let mut sel = Select::new();
+        let on_stop = sel.cancelled(&stop);
+        let on_answer = sel.recv(&mut answer);
+        match sel.wait_timeout(Duration::from_secs(5)) {
+            Ok(i) if i == on_stop => {
+                println!("   worker: stopped first ({})", stop.reason().unwrap())
+            }
+            Ok(i) if i == on_answer => println!("   worker: got the answer first"),
+            Ok(_) => unreachable!(),
+            Err(elapsed) => println!("   worker: {elapsed}"),
+        }
+    }
+    slow.join().unwrap();
+    // Waiting consumed nothing: the answer that came later is still there.
+    println!(
+        "   the receiver still holds what came later: {:?}",
+        answer.try_recv()
+    );
+    // The common case in one call.
+    let (tx, mut rx) = oneshot::channel::<u32>();
+    thread::spawn(move || tx.send(7).unwrap());
+    println!(
+        "   recv_or_cancelled on a fresh token: {:?}",
+        rx.recv_or_cancelled(&CancellationToken::new())
     );
 }
 
