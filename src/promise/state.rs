@@ -97,6 +97,27 @@ struct Lists {
     closed: WaitList,
 }
 
+impl Lists {
+    /// The resolvers' list (`closed`) or the promises' list.
+    fn list(&mut self, closed: bool) -> &mut WaitList {
+        if closed {
+            &mut self.closed
+        } else {
+            &mut self.resolved
+        }
+    }
+}
+
+/// For the resolvers' list (`closed`) or the promises' list: the state bits
+/// that end a wait on it, and the flag a waiter sets before registering (P5).
+fn list_bits(closed: bool) -> (usize, usize) {
+    if closed {
+        (CLOSED, CLOSED_WAITERS)
+    } else {
+        (RESOLVED | ABANDONED, WAITERS)
+    }
+}
+
 pub(super) struct Shared<T> {
     state: AtomicUsize,
     resolvers: AtomicUsize,
@@ -224,12 +245,7 @@ impl<T> Shared<T> {
     fn take(&self, closed: bool) -> Wakeups {
         let mut wakeups = Wakeups::new();
         if let Some(lists) = self.lock().as_mut() {
-            let list = if closed {
-                &mut lists.closed
-            } else {
-                &mut lists.resolved
-            };
-            list.take_all(&mut wakeups);
+            lists.list(closed).take_all(&mut wakeups);
         }
         wakeups
     }
@@ -281,7 +297,7 @@ impl<T> Block<T> {
         } else {
             0
         };
-        self.side_ends(event, WAITERS, false, RESOLVERS_GONE, PROMISES_GONE);
+        self.side_ends(event, false, RESOLVERS_GONE, PROMISES_GONE);
     }
 
     /// Gives up a promise handle.
@@ -289,7 +305,7 @@ impl<T> Block<T> {
         if !Self::release(&self.shared().promises) {
             return;
         }
-        self.side_ends(CLOSED, CLOSED_WAITERS, true, PROMISES_GONE, RESOLVERS_GONE);
+        self.side_ends(CLOSED, true, PROMISES_GONE, RESOLVERS_GONE);
     }
 
     /// Gives up one count of a side; `true` if it was the last.
@@ -308,17 +324,12 @@ impl<T> Block<T> {
 
     /// The last handle of a side is gone: publish `event` (`ABANDONED`,
     /// `CLOSED`, or nothing), wake whoever listens for it, and mark the side
-    /// gone (P2). With nobody registered (`waiters` clear) that is one CAS;
+    /// gone (P2). `closed` says which list listens for it (as in
+    /// [`list_bits`]). With nobody registered (its flag clear) that is one CAS;
     /// otherwise the event is published first, the waiters are woken, and
     /// only then is the side marked gone, so the block outlives the waking.
-    fn side_ends(
-        &mut self,
-        event: usize,
-        waiters: usize,
-        closed: bool,
-        ours: usize,
-        theirs: usize,
-    ) {
+    fn side_ends(&mut self, event: usize, closed: bool, ours: usize, theirs: usize) {
+        let waiters = list_bits(closed).1;
         let shared = self.shared();
         let mut state = shared.state.load(Ordering::Relaxed);
         loop {
@@ -397,7 +408,7 @@ impl<T> Event for ResolvedEvent<'_, T> {
     }
 
     fn listen(&self, key: &mut Option<Key>, waiter: NewWaiter<'_>) -> Result<(), Self::Output> {
-        listen(self.0, WAITERS, false, key, waiter)
+        listen(self.0, false, key, waiter)
             .map_err(|state| Shared::<T>::answer(state).unwrap_or(Err(Abandoned::new())))
     }
 
@@ -419,7 +430,7 @@ impl<T> Event for ClosedEvent<'_, T> {
     }
 
     fn listen(&self, key: &mut Option<Key>, waiter: NewWaiter<'_>) -> Result<(), ()> {
-        listen(self.0, CLOSED_WAITERS, true, key, waiter).map_err(drop)
+        listen(self.0, true, key, waiter).map_err(drop)
     }
 
     fn unlisten(&self, key: Key) -> bool {
@@ -432,18 +443,12 @@ impl<T> Event for ClosedEvent<'_, T> {
 /// `Err(state)` if it has.
 fn listen<T>(
     shared: &Shared<T>,
-    flag: usize,
     closed: bool,
     key: &mut Option<Key>,
     waiter: NewWaiter<'_>,
 ) -> Result<(), usize> {
-    let happened = |state: usize| {
-        if closed {
-            state & CLOSED != 0
-        } else {
-            state & (RESOLVED | ABANDONED) != 0
-        }
-    };
+    let (event, flag) = list_bits(closed);
+    let happened = |state: usize| state & event != 0;
     let state = shared.flag(flag);
     if happened(state) {
         return Err(state);
@@ -454,14 +459,7 @@ fn listen<T>(
     let state = shared.state();
     register_locked(
         guard,
-        |lists| {
-            let lists = lists.get_or_insert_with(Default::default);
-            if closed {
-                &mut lists.closed
-            } else {
-                &mut lists.resolved
-            }
-        },
+        |lists| lists.get_or_insert_with(Default::default).list(closed),
         happened(state),
         key,
         waiter,
@@ -470,8 +468,7 @@ fn listen<T>(
 }
 
 fn unlisten<T>(shared: &Shared<T>, closed: bool, key: Key) -> bool {
-    let happened = if closed { CLOSED } else { RESOLVED | ABANDONED };
-    if shared.state() & happened != 0 {
+    if shared.state() & list_bits(closed).0 != 0 {
         // P5: every registration made before the event is taken out by its
         // notifier (which saw the flag), so there is nothing to withdraw:
         // the notifier wakes it (at worst, a spurious wake-up of a finished
@@ -480,15 +477,7 @@ fn unlisten<T>(shared: &Shared<T>, closed: bool, key: Key) -> bool {
     }
     withdraw_locked(
         shared.lock(),
-        |lists| {
-            lists.as_mut().map(|lists| {
-                if closed {
-                    &mut lists.closed
-                } else {
-                    &mut lists.resolved
-                }
-            })
-        },
+        |lists| lists.as_mut().map(|lists| lists.list(closed)),
         key,
     )
 }
