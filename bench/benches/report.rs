@@ -220,36 +220,31 @@ fn ratio_to_best(rows: &[Row], pick: impl Fn(&Row) -> bool) -> Option<Ratio> {
         .iter()
         .filter(|r| pick(r) && r.available())
         .min_by(|a, b| a.median().total_cmp(&b.median()))?;
-    let per_round: Vec<f64> = ours
-        .samples
-        .iter()
-        .zip(&best.samples)
-        .map(|(o, b)| o / b)
-        .collect();
-    Some(Ratio {
-        peer: best.peer,
-        median: quantile(&per_round, 0.5),
-        p25: quantile(&per_round, 0.25),
-        p75: quantile(&per_round, 0.75),
-    })
+    Some(per_round_ratio(ours, best))
 }
 
 /// The named arm ÷ the named reference, per round (both rows of one group).
 fn ratio_of(rows: &[Row], arm: &str, reference: &str) -> Option<Ratio> {
     let find = |name: &str| rows.iter().find(|r| r.peer == name && r.available());
     let (arm, reference) = (find(arm)?, find(reference)?);
+    Some(per_round_ratio(arm, reference))
+}
+
+/// `arm` ÷ `reference`, round by round (rows measured in the same rounds),
+/// summarised by its median and quartiles.
+fn per_round_ratio(arm: &Row, reference: &Row) -> Ratio {
     let per_round: Vec<f64> = arm
         .samples
         .iter()
         .zip(&reference.samples)
         .map(|(a, r)| a / r)
         .collect();
-    Some(Ratio {
+    Ratio {
         peer: reference.peer,
         median: quantile(&per_round, 0.5),
         p25: quantile(&per_round, 0.25),
         p75: quantile(&per_round, 0.75),
-    })
+    }
 }
 
 fn run_groups(s: &Settings) -> Vec<Group> {
