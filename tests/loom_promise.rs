@@ -4,32 +4,16 @@
 //! Run with `RUSTFLAGS="--cfg loom" cargo test --release --test loom_promise`.
 #![cfg(loom)]
 
+mod loom_support;
+
 use std::future::Future;
 use std::sync::Arc;
-use std::task::{Context, Wake, Waker};
+use std::task::Context;
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
+use loom_support::{counting, model};
 use ripcord::promise::{self, Abandoned};
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder.check(f);
-}
-
-struct Count(AtomicUsize);
-
-impl Wake for Count {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn counting() -> (Arc<Count>, Waker) {
-    let count = Arc::new(Count(AtomicUsize::new(0)));
-    (count.clone(), Waker::from(count))
-}
 
 /// Counts its drops.
 struct Dropped(Arc<AtomicUsize>);

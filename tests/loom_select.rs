@@ -4,59 +4,26 @@
 //! Run with `RUSTFLAGS="--cfg loom" cargo test --release --test loom_select`.
 #![cfg(loom)]
 
-use std::future::Future;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+mod loom_support;
 
-use loom::sync::atomic::{AtomicUsize, Ordering};
+use std::future::Future;
+use std::task::{Context, Poll};
+
+use loom::sync::atomic::Ordering;
 use loom::thread;
+use loom_support::{Helpers, counting, model};
 use ripcord::select::Select;
 use ripcord::{CancellationToken, oneshot};
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder.check(f);
-}
-
-struct Count(AtomicUsize);
-
-impl Wake for Count {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Waits for `n` helper threads to report done. Not `JoinHandle::join`: a
-/// waiter registered with several events may be unparked by a second
-/// notifier after it already returned (harmless: real parks re-check), and
-/// loom's `join` takes any unpark as its own notification.
-fn await_done(done: &AtomicUsize, n: usize) {
-    while done.load(Ordering::SeqCst) < n {
-        thread::yield_now();
-    }
-}
-
-fn counting() -> (Arc<Count>, Waker) {
-    let count = Arc::new(Count(AtomicUsize::new(0)));
-    (count.clone(), Waker::from(count))
-}
 
 #[test]
 fn two_events_firing_while_a_thread_registers_wake_it() {
     model(|| {
         let token = CancellationToken::new();
         let (tx, mut rx) = oneshot::channel::<u8>();
-        let done = Arc::new(AtomicUsize::new(0));
-        let (t, d1, d2) = (token.clone(), done.clone(), done.clone());
-        thread::spawn(move || {
-            t.cancel();
-            d1.fetch_add(1, Ordering::SeqCst);
-        });
-        thread::spawn(move || {
-            tx.send(1).unwrap();
-            d2.fetch_add(1, Ordering::SeqCst);
-        });
+        let mut helpers = Helpers::default();
+        let t = token.clone();
+        helpers.spawn(move || t.cancel());
+        helpers.spawn(move || tx.send(1).unwrap());
         {
             let mut sel = Select::new();
             sel.cancelled(&token);
@@ -64,7 +31,7 @@ fn two_events_firing_while_a_thread_registers_wake_it() {
             let ready = sel.wait();
             assert!(ready < 2);
         }
-        await_done(&done, 2);
+        helpers.await_all();
         assert_eq!(rx.try_recv(), Ok(1), "nothing was consumed");
     });
 }
@@ -131,18 +98,12 @@ fn recv_or_cancelled_racing_a_send_and_a_cancel_loses_nothing() {
     model(|| {
         let token = CancellationToken::new();
         let (tx, mut rx) = oneshot::channel::<u8>();
-        let done = Arc::new(AtomicUsize::new(0));
-        let (t, d1, d2) = (token.clone(), done.clone(), done.clone());
-        thread::spawn(move || {
-            t.cancel();
-            d1.fetch_add(1, Ordering::SeqCst);
-        });
-        thread::spawn(move || {
-            tx.send(4).unwrap();
-            d2.fetch_add(1, Ordering::SeqCst);
-        });
+        let mut helpers = Helpers::default();
+        let t = token.clone();
+        helpers.spawn(move || t.cancel());
+        helpers.spawn(move || tx.send(4).unwrap());
         let first = rx.recv_or_cancelled(&token);
-        await_done(&done, 2);
+        helpers.await_all();
         match first {
             Ok(v) => assert_eq!(v, 4),
             Err(err) => {

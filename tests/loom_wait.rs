@@ -9,6 +9,8 @@
 //! re-check under loom, and a timed wait expires at its first park.
 #![cfg(loom)]
 
+mod loom_support;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,28 +19,9 @@ use std::task::{Context, Wake, Waker};
 use loom::sync::Mutex;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
+use loom_support::{counting, model};
 use ripcord::CancellationToken;
 use ripcord::shutdown::Shutdown;
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder.check(f);
-}
-
-/// A waker that counts its wake-ups.
-struct Count(AtomicUsize);
-
-impl Wake for Count {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn counting() -> (Arc<Count>, Waker) {
-    let count = Arc::new(Count(AtomicUsize::new(0)));
-    (count.clone(), Waker::from(count))
-}
 
 #[test]
 fn registration_racing_cancel_is_woken_or_sees_cancelled() {
