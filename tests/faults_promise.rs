@@ -8,13 +8,15 @@
 mod common;
 mod faults_support;
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use common::CountingWaker;
 use faults_support::*;
-use ripcord::promise::{self, Abandoned, Promise, WaitError};
+
+use ripcord::promise::{self, Abandoned, Promise, Resolved, WaitError};
 
 fn poll_resolved<'a, T>(
     fut: std::pin::Pin<&mut ripcord::promise::Resolved<'a, T>>,
@@ -23,18 +25,43 @@ fn poll_resolved<'a, T>(
     std::future::Future::poll(fut, &mut Context::from_waker(waker))
 }
 
+/// Two futures waiting on one promise: the first registered with a waker
+/// whose next wake panics, the second with a counting waker.
+struct Waiting<'p> {
+    faults: Arc<Faults>,
+    bad: Waker,
+    good: Arc<CountingWaker>,
+    good_waker: Waker,
+    first: Pin<Box<Resolved<'p, u32>>>,
+    second: Pin<Box<Resolved<'p, u32>>>,
+}
+
+impl<'p> Waiting<'p> {
+    fn on(promise: &'p Promise<u32>) -> Self {
+        let faults = Faults::new();
+        faults.panic_on_wake(1);
+        let bad = faults.waker();
+        let (good, good_waker) = CountingWaker::new();
+        let mut first = Box::pin(promise.resolved());
+        let mut second = Box::pin(promise.resolved());
+        assert!(poll_resolved(first.as_mut(), &bad).is_pending());
+        assert!(poll_resolved(second.as_mut(), &good_waker).is_pending());
+        Waiting {
+            faults,
+            bad,
+            good,
+            good_waker,
+            first,
+            second,
+        }
+    }
+}
+
 /// A panicking waker among several: `resolve` wakes all of them (tasks and a
 /// blocked thread), then re-raises the panic; the value is resolved for all.
 fn panicking_waker_in_resolve() {
     let (resolver, promise) = promise::channel::<u32>();
-    let faults = Faults::new();
-    faults.panic_on_wake(1);
-    let bad = faults.waker();
-    let (good, good_waker) = CountingWaker::new();
-    let mut first = Box::pin(promise.resolved());
-    let mut second = Box::pin(promise.resolved());
-    assert!(poll_resolved(first.as_mut(), &bad).is_pending());
-    assert!(poll_resolved(second.as_mut(), &good_waker).is_pending());
+    let mut w = Waiting::on(&promise);
     let p = promise.clone();
     let blocked = Blocked::start("thread in wait_timeout", move || {
         p.wait_timeout(LONG_WAIT).copied()
@@ -43,7 +70,7 @@ fn panicking_waker_in_resolve() {
         catch(|| resolver.resolve(5)),
         "resolve with a panicking waker",
     );
-    assert_eq!(good.wakes(), 1, "the other task was woken");
+    assert_eq!(w.good.wakes(), 1, "the other task was woken");
     assert_eq!(blocked.finish(), Ok(5), "the blocked thread was woken");
     assert_eq!(promise.get(), Some(&5));
     assert_eq!(
@@ -51,8 +78,8 @@ fn panicking_waker_in_resolve() {
         Err(6),
         "still resolved: nothing half-done"
     );
-    assert_eq!(poll_resolved(first.as_mut(), &bad), Poll::Ready(Ok(&5)));
-    faults.disarm();
+    assert_eq!(poll_resolved(w.first.as_mut(), &w.bad), Poll::Ready(Ok(&5)));
+    w.faults.disarm();
 }
 
 #[test]
@@ -63,25 +90,18 @@ fn a_panicking_waker_in_resolve_wakes_every_other_waiter_then_panics() {
 /// The same when the last resolver's drop abandons the promise.
 fn panicking_waker_in_abandonment() {
     let (resolver, promise) = promise::channel::<u32>();
-    let faults = Faults::new();
-    faults.panic_on_wake(1);
-    let bad = faults.waker();
-    let (good, good_waker) = CountingWaker::new();
-    let mut first = Box::pin(promise.resolved());
-    let mut second = Box::pin(promise.resolved());
-    assert!(poll_resolved(first.as_mut(), &bad).is_pending());
-    assert!(poll_resolved(second.as_mut(), &good_waker).is_pending());
+    let mut w = Waiting::on(&promise);
     expect_injected(
         catch(move || drop(resolver)),
         "abandoning with a panicking waker",
     );
-    assert_eq!(good.wakes(), 1);
+    assert_eq!(w.good.wakes(), 1);
     assert_eq!(promise.wait(), Err(Abandoned::new()));
     assert_eq!(
-        poll_resolved(second.as_mut(), &good_waker),
+        poll_resolved(w.second.as_mut(), &w.good_waker),
         Poll::Ready(Err(Abandoned::new()))
     );
-    faults.disarm();
+    w.faults.disarm();
 }
 
 #[test]
@@ -240,6 +260,7 @@ fn faulty_user_code_leaks_nothing() {
                 ("losing resolve", || {
                     drop(catch(losing_resolve_returns_its_value))
                 }),
+                ("panicking value drop", || drop(catch(panicking_value_drop))),
             ],
         );
     });
