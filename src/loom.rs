@@ -1,7 +1,7 @@
 //! The one place ripcord takes its synchronization primitives from.
 //!
-//! Every file imports atomics, cells, mutexes, condition variables and thread
-//! handles from here, never from `core`/`std` directly, so that building with
+//! Every file imports atomics, cells, mutexes and thread handles from here,
+//! never from `core`/`std` directly, so that building with
 //! `RUSTFLAGS="--cfg loom"` swaps in [loom](https://docs.rs/loom)'s
 //! model-checked versions everywhere at once. (`Arc` comes from `alloc`: no
 //! ripcord state machine depends on its internals.)
@@ -69,9 +69,9 @@ impl<T> UnsafeCell<T> {
 }
 
 #[cfg(all(feature = "std", loom))]
-pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
+pub(crate) use loom::sync::{Mutex, MutexGuard};
 #[cfg(all(feature = "std", not(loom)))]
-pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
+pub(crate) use std::sync::{Mutex, MutexGuard};
 
 // Poisoning, in one place. ripcord runs no user code while it holds any of
 // its locks (the crate's panic contract, rule 1), so a lock can only be
@@ -93,31 +93,6 @@ pub(crate) fn into_inner<T>(mutex: Mutex<T>) -> T {
     mutex
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Waits on `condvar` (at most `timeout`, if given), ignoring poisoning (see
-/// above). Returns the guard and whether the wait timed out. Spurious
-/// wake-ups happen: callers re-check their condition.
-#[cfg(feature = "std")]
-pub(crate) fn wait<'a, T>(
-    condvar: &Condvar,
-    guard: MutexGuard<'a, T>,
-    timeout: Option<std::time::Duration>,
-) -> (MutexGuard<'a, T>, bool) {
-    match timeout {
-        Some(timeout) => {
-            let (guard, result) = condvar
-                .wait_timeout(guard, timeout)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            (guard, result.timed_out())
-        }
-        None => (
-            condvar
-                .wait(guard)
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-            false,
-        ),
-    }
 }
 
 /// Starts a named OS thread (ripcord's timer and callback helpers). Under

@@ -160,6 +160,34 @@ fn loom_only(text: &str) -> bool {
 }
 
 #[test]
+fn only_the_waiting_core_parks_threads() {
+    let parking = ["park(", "park_timeout(", "park_until(", "Condvar"];
+    let mut found = Vec::new();
+    for (file, lines) in sources() {
+        if file.contains("src/wait/") || file.ends_with("src/loom.rs") {
+            continue;
+        }
+        for (i, line) in lines.iter().enumerate() {
+            if is_comment(line) {
+                continue;
+            }
+            // Waking (`unpark`) is fine anywhere; parking is not.
+            let code = line.trim_start().replace("unpark(", "wake(");
+            // `crate::wait::park::park_until` is the core's own entry point.
+            let through_core = code.contains("wait::park::park_until(");
+            if !through_core && parking.iter().any(|p| code.contains(p)) {
+                found.push(format!("{file}:{}: {code}", i + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "parks outside src/wait/:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn every_test_file_reaches_a_checker_by_its_name() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");

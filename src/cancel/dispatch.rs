@@ -13,10 +13,11 @@
 //! already reported them) and the helper goes on.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::loom::statics::OnceLock;
-use crate::loom::{Condvar, Mutex, MutexGuard};
+use crate::loom::thread::{self, Thread};
+use crate::loom::{Mutex, MutexGuard};
 
 /// Most helper threads alive at once.
 const MAX_HELPERS: usize = 64;
@@ -33,18 +34,18 @@ struct Jobs {
     helpers: usize,
     /// Helpers running a job right now.
     busy: usize,
+    /// Helpers parked waiting for a job; a new job unparks one.
+    idle: Vec<Thread>,
 }
 
 struct Pool {
     jobs: Mutex<Jobs>,
-    ready: Condvar,
 }
 
 fn pool() -> &'static Pool {
     static POOL: OnceLock<Pool> = OnceLock::new();
     POOL.get_or_init(|| Pool {
         jobs: Mutex::new(Jobs::default()),
-        ready: Condvar::new(),
     })
 }
 
@@ -74,13 +75,23 @@ pub(crate) fn run_later(job: Job) {
             }
         }
     }
+    let sleeper = jobs.idle.pop();
     drop(jobs);
-    pool.ready.notify_one();
+    // `unpark` runs no user code; a token left before the helper parks
+    // makes that park return at once.
+    if let Some(helper) = sleeper {
+        helper.unpark();
+    }
 }
 
+/// A helper thread: runs jobs; parks (through the waiting core) while there
+/// are none; exits after [`IDLE_EXIT`] without one.
 fn helper() {
     let pool = pool();
+    let me = thread::current();
     let mut jobs = lock(pool);
+    // When this helper gives up, if no job comes first.
+    let mut exit_at = crate::wait::deadline_after(IDLE_EXIT);
     loop {
         if let Some(job) = jobs.queue.pop_front() {
             jobs.busy += 1;
@@ -88,13 +99,18 @@ fn helper() {
             job();
             jobs = lock(pool);
             jobs.busy -= 1;
+            exit_at = crate::wait::deadline_after(IDLE_EXIT);
             continue;
         }
-        let (guard, timed_out) = crate::loom::wait(&pool.ready, jobs, Some(IDLE_EXIT));
-        jobs = guard;
-        if timed_out && jobs.queue.is_empty() {
+        if exit_at.is_some_and(|at| Instant::now() >= at) {
             jobs.helpers -= 1;
             return;
         }
+        jobs.idle.push(me.clone());
+        drop(jobs);
+        crate::wait::park::park_until(exit_at);
+        jobs = lock(pool);
+        // Off the list, whether a new job's unpark took it off or not.
+        jobs.idle.retain(|idle| idle.id() != me.id());
     }
 }

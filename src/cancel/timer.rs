@@ -19,7 +19,8 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::loom::{Condvar, Mutex, MutexGuard};
+use crate::loom::thread::{self, Thread};
+use crate::loom::{Mutex, MutexGuard};
 
 /// Identifies one pending deadline.
 pub(crate) type Key = (Instant, u64);
@@ -47,13 +48,14 @@ struct Pending<E> {
     entries: BTreeMap<Key, E>,
     next_seq: u64,
     started: bool,
+    /// The timer thread, once it runs: unparked for an earlier deadline.
+    thread: Option<Thread>,
 }
 
 /// A deadline map and the thread that serves it.
 pub(crate) struct Timer<E> {
     name: &'static str,
     pending: Mutex<Pending<E>>,
-    wake: Condvar,
 }
 
 impl<E: Expire> Timer<E> {
@@ -65,8 +67,8 @@ impl<E: Expire> Timer<E> {
                 entries: BTreeMap::new(),
                 next_seq: 0,
                 started: false,
+                thread: None,
             }),
-            wake: Condvar::new(),
         }
     }
 
@@ -91,7 +93,11 @@ impl<E: Expire> Timer<E> {
                 pending.started = false;
             }
         } else if earliest {
-            self.wake.notify_one();
+            // `unpark` runs no user code; a token left by a wake-up that
+            // comes before the timer parks makes that park return at once.
+            if let Some(timer) = &pending.thread {
+                timer.unpark();
+            }
         }
         key
     }
@@ -103,8 +109,11 @@ impl<E: Expire> Timer<E> {
         pending.entries.remove(&key);
     }
 
+    /// The timer thread: fires what is due, then parks (through the waiting
+    /// core) until the earliest deadline or an earlier one's registration.
     fn run(&'static self) {
         let mut pending = self.lock();
+        pending.thread = Some(thread::current());
         loop {
             let now = Instant::now();
             let mut due = Vec::new();
@@ -122,11 +131,14 @@ impl<E: Expire> Timer<E> {
                 pending = self.lock();
                 continue;
             }
-            let sleep = pending
+            let until = pending
                 .entries
                 .first_key_value()
-                .map(|(&(deadline, _), _)| deadline.saturating_duration_since(now));
-            pending = crate::loom::wait(&self.wake, pending, sleep).0;
+                .map(|(&(deadline, _), _)| deadline);
+            drop(pending);
+            // Spurious wake-ups and early unparks just go round the loop.
+            crate::wait::park::park_until(until);
+            pending = self.lock();
         }
     }
 }
