@@ -397,7 +397,12 @@ impl<T> Block<T> {
                     unsafe { Self::free(this, state & !how.clear) };
                     return Ok(());
                 }
-                Plan::Cas { new, .. } => match block.cas(state, new) {
+                Plan::Cas { new, taken } => match block.cas(state, new) {
+                    // Nothing taken (the waiters left while a lost CAS sent
+                    // us here): when detaching, this CAS published
+                    // our `done`, after which the other side may free the
+                    // block at once. Touch nothing more, not even `block`.
+                    Ok(_) if taken == 0 => return Ok(()),
                     Ok(_) => break (state, new),
                     Err(actual) => state = actual,
                 },
@@ -408,10 +413,10 @@ impl<T> Block<T> {
         // SAFETY: we cleared our waiting bit (detaching), so our waiter is ours.
         let own_waiter =
             (prev & side.waiting != 0 && how.detach).then(|| unsafe { block.take_waiter(side) });
-        if how.detach && new & side.done == 0 {
-            // The waiters are out of the block; now we may let go of it. (When
-            // the CAS above already set `done`, the other side was not done:
-            // `plan` checked that, so it will free the block.)
+        if how.detach {
+            // Something was taken, so `plan` left `done` for now: the waiters
+            // are out of the block; now we may let go of it.
+            debug_assert_eq!(new & side.done, 0);
             // ORDERING: `AcqRel`: whichever side sets its `done` second
             // sees everything the first did to the block, and frees it.
             let before = block.state.fetch_or(side.done, Ordering::AcqRel);
