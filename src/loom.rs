@@ -95,6 +95,17 @@ pub(crate) fn into_inner<T>(mutex: Mutex<T>) -> T {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Starts a named OS thread running the application's own work
+/// (`Shutdown::spawn_thread`), joinable. Always a real thread: user work is
+/// never part of a loom model.
+#[cfg(feature = "std")]
+pub(crate) fn spawn_user_thread<T: Send + 'static>(
+    name: String,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<T>> {
+    std::thread::Builder::new().name(name).spawn(f)
+}
+
 /// Starts a named OS thread (ripcord's timer and callback helpers). Under
 /// loom, a modelled thread.
 #[cfg(all(feature = "std", not(loom)))]

@@ -75,6 +75,12 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The value at `index`, if that slot is taken.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // used by shutdown (std)
+    pub(crate) fn get(&self, index: usize) -> Option<&T> {
+        self.slots.get(index).and_then(Option::as_ref)
+    }
+
     /// The value at `index`, if that slot is live.
     pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut T> {
         self.slots.get_mut(index).and_then(Option::as_mut)

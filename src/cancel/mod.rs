@@ -49,5 +49,6 @@ pub use callback::{CallbackGuard, CancelCallback};
 pub use error::CancelledError;
 pub use future::{Cancelled, CancelledOwned, RunUntilCancelled, RunUntilCancelledOwned};
 pub use guard::DropGuard;
+pub(crate) use node::Deferred;
 pub use reason::{CancelReason, CustomReason};
 pub use token::CancellationToken;

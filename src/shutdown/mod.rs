@@ -42,11 +42,23 @@
 //! [`CancellationToken`]: crate::CancellationToken
 //! [`track`]: Shutdown::track
 
+mod count;
 mod error;
+mod failure;
+mod guard;
+mod path;
 mod report;
 #[allow(clippy::module_inception)]
 mod shutdown;
+#[cfg(feature = "signal")]
+mod signal;
+mod trace;
+mod tree;
 
-pub use error::AlreadyDrained;
-pub use report::{DrainReport, Straggler};
-pub use shutdown::{Drain, Shutdown, ShutdownGuard, Tracked};
+pub use error::{AlreadyDrained, PhaseError};
+pub use failure::{Failure, FailureKind, FailureReason, OnFailure};
+pub use guard::{ShutdownGuard, Tracked};
+pub use report::{DrainReport, Straggler, SubsystemReport, SubsystemStatus};
+pub use shutdown::{Drain, Shutdown};
+#[cfg(feature = "signal")]
+pub use signal::SignalError;

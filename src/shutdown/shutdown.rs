@@ -1,59 +1,46 @@
-//! The `Shutdown` handle and its guards.
+//! The `Shutdown` handle: one subsystem of a shutdown tree.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::error::AlreadyDrained;
-use super::report::{DrainReport, Straggler};
-use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
-use crate::wait::{
-    Event, FirstPanic, Key, NewWaiter, WaitList, Wakeups, register_locked, withdraw_locked,
-};
+use super::count::{Drained, ONE_GUARD, TRIGGERED};
+use super::error::{AlreadyDrained, PhaseError};
+use super::failure::OnFailure;
+use super::guard::{ShutdownGuard, Tracked, check_result, drop_after_panic};
+use super::path::to_arc;
+use super::report::DrainReport;
+use super::tree::{Subsystem, Tree};
+use crate::loom::Ordering;
+use crate::wait::{Event, Key};
 use crate::{CancelReason, CancellationToken};
 
-/// Shutdown was triggered: set once, never cleared.
-const TRIGGERED: usize = 1;
-/// One live guard (the guard count lives above the flag bit).
-const ONE_GUARD: usize = 2;
-
-/// A graceful-shutdown coordinator: a cancellation tree plus a count of
-/// in-flight work. Cheap to clone; every clone is the same coordinator.
+/// A graceful-shutdown coordinator: one subsystem of a shutdown tree, with
+/// its cancellation tokens and its count of in-flight work. Cheap to clone;
+/// every clone is the same subsystem.
 ///
-/// See the [module docs](super) for the pattern.
+/// See the [module docs](super) for the pattern and the phases.
 ///
-/// # State
+/// - [`Shutdown::new`] makes a root; [`child`](Shutdown::child) makes a
+///   nested subsystem. Triggering a subsystem triggers its subtree; a
+///   subsystem is drained once its own guards **and** all its children are.
+/// - [`after`](Shutdown::after) orders phases: a subsystem starts shutting
+///   down only once the ones it runs after are drained.
+/// - [`set_grace`](Shutdown::set_grace) gives a subsystem a grace period;
+///   when it runs out, the work still running is told to abort through its
+///   [hard token](ShutdownGuard::hard_token), and the report says it was
+///   forced.
+/// - Work that fails ([`ShutdownGuard::fail`], a `track_result` future's
+///   `Err`, a panic) is recorded, and by default triggers the whole tree
+///   ([`on_failure`](Shutdown::on_failure)).
 ///
-/// One atomic word: bit 0 is `TRIGGERED`, the bits above count live guards.
-///
-/// | state (`TRIGGERED`, count) | meaning | `guard*` / `track` | `wait*` / `drained*` |
-/// |---|---|---|---|
-/// | (0, 0) | running, idle | `Ok` | wait |
-/// | (0, n > 0) | running, n pieces of work in flight | `Ok` | wait |
-/// | (1, n > 0) | triggered, draining | `Ok` (token born cancelled) | wait |
-/// | (1, 0) | **drained** (final) | `Err(AlreadyDrained)` | return at once |
-///
-/// | transition | who | how | publishes |
-/// |---|---|---|---|
-/// | guard taken | `guard*`, `track` | CAS `count + 1` (`AcqRel`), refused in state (1, 0) | — |
-/// | guard dropped | `ShutdownGuard::drop` | `fetch_sub(ONE_GUARD)` (`AcqRel`); the drop that moves (1, 1) → (1, 0) notifies every waiter | drained |
-/// | trigger | `trigger*` | cancels the root token (its whole tree), then `fetch_or(TRIGGERED)` (`AcqRel`); the trigger that moves (0, 0) → (1, 0) notifies every waiter | triggered (and maybe drained) |
-///
-/// Exactly one operation moves the word into (1, 0), and it notifies after
-/// the store, so a waiter that checks, listens and checks again (see the
-/// crate docs) cannot miss it. Because a guard is refused in exactly that
-/// state, being drained is final: nothing leaves (1, 0).
-///
-/// Named guards are also entered in a registry (a mutex-guarded map from a
-/// creation number to name and birth time). A named guard changes the count
-/// only while holding the registry lock, so a report (taken under the same
-/// lock) counts the unnamed guards exactly. Waiters are notified after the
-/// lock is released.
+/// The state machine of one subsystem's guard count, and the tree's
+/// invariants, are documented in the source (`inner.rs`, `tree.rs`).
 ///
 /// # Examples
 ///
@@ -71,48 +58,183 @@ const ONE_GUARD: usize = 2;
 /// ```
 #[derive(Clone)]
 pub struct Shutdown {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    state: AtomicUsize,
-    root: CancellationToken,
-    /// Named guards still alive, and the drain's waiters.
-    named: Mutex<Registry>,
-}
-
-/// Named guards still alive: creation number → (name, birth time). Numbers
-/// and birth times are both taken under the lock, so iterating in key order
-/// lists the guards oldest first.
-#[derive(Default)]
-struct Registry {
-    next_id: u64,
-    live: BTreeMap<u64, (Arc<str>, Instant)>,
-    /// Tasks and threads waiting for the drain to end.
-    waiters: WaitList,
+    inner: Arc<Subsystem>,
 }
 
 impl Shutdown {
-    /// Makes a new coordinator, not triggered, with no guards.
+    /// Makes a new root coordinator, not triggered, with no guards and no
+    /// children.
     ///
     /// ```
     /// let shutdown = ripcord::shutdown::Shutdown::new();
     /// assert!(!shutdown.is_triggered());
+    /// assert_eq!(shutdown.path(), "");
     /// ```
     pub fn new() -> Self {
         Shutdown {
-            inner: Arc::new(Inner {
-                state: AtomicUsize::new(0),
-                root: CancellationToken::new(),
-                named: Mutex::new(Registry::default()),
-            }),
+            inner: Tree::new_root(),
         }
     }
 
-    /// A token that is cancelled when shutdown is triggered.
+    /// Makes a nested subsystem named `name`.
     ///
-    /// It is a child of the coordinator's root token: cancelling it yourself
-    /// does not trigger shutdown.
+    /// Triggering this subsystem (or an ancestor) triggers the child; the
+    /// child counts as in-flight work of this subsystem until the child is
+    /// drained, so this subsystem is drained only after all its children.
+    /// The child starts with this subsystem's grace period, failure policy
+    /// and call-site setting; change them on the child.
+    ///
+    /// A child made while this subsystem is shutting down is born shutting
+    /// down (its tokens cancelled); one made after this subsystem is drained
+    /// is born drained. Names need not be unique; the report shows each
+    /// subsystem by its path, the names from the root down joined by `/`.
+    ///
+    /// Takes the tree's lock briefly; no user code runs under it.
+    ///
+    /// ```
+    /// use ripcord::shutdown::Shutdown;
+    ///
+    /// let root = Shutdown::new();
+    /// let http = root.child("http");
+    /// let conn = http.child("conn 127.0.0.1:5000");
+    /// assert_eq!(conn.path(), "http/conn 127.0.0.1:5000");
+    /// let request = conn.guard_named("GET /").unwrap();
+    /// root.trigger();
+    /// assert!(request.token().is_cancelled());
+    /// assert!(!root.is_drained()); // the request holds conn, conn holds http...
+    /// drop(request);
+    /// assert!(root.is_drained());
+    /// ```
+    pub fn child(&self, name: impl Into<Cow<'static, str>>) -> Shutdown {
+        Shutdown {
+            inner: Tree::child(&self.inner, name.into()),
+        }
+    }
+
+    /// The subsystem's path: its name and its ancestors', joined with `/`;
+    /// empty for a root.
+    ///
+    /// ```
+    /// let root = ripcord::shutdown::Shutdown::new();
+    /// assert_eq!(root.child("db").child("pool").path(), "db/pool");
+    /// ```
+    pub fn path(&self) -> &str {
+        &self.inner.path
+    }
+
+    /// Orders this subsystem's shutdown after `others`: once shutdown is
+    /// asked of it (by a trigger of it or an ancestor), it waits until each of
+    /// `others` that is shutting down too is drained, and only then cancels
+    /// its tokens. (Order applies among subsystems that are shutting down:
+    /// one of `others` that nobody triggered does not hold it back.) A
+    /// [force](Shutdown::force) starts it at once.
+    ///
+    /// `others` may be anywhere in the same tree. Takes the tree's lock.
+    ///
+    /// # Errors
+    ///
+    /// - [`PhaseError::Cycle`] if the order would make a subsystem wait for
+    ///   itself: directly, through other phases, or through the tree (a
+    ///   subsystem cannot run after its ancestor, which is drained only after
+    ///   it, nor after its descendant, which starts only after it). Orders
+    ///   earlier in `others` are kept.
+    /// - [`PhaseError::OtherTree`] if one of `others` belongs to another tree.
+    /// - [`PhaseError::AlreadyStarted`] if this subsystem is already shutting
+    ///   down.
+    ///
+    /// ```
+    /// use ripcord::shutdown::Shutdown;
+    ///
+    /// let root = Shutdown::new();
+    /// let (http, jobs, db) = (root.child("http"), root.child("jobs"), root.child("db"));
+    /// db.after(&[&http, &jobs]).unwrap();
+    /// let request = http.guard().unwrap();
+    /// root.trigger();
+    /// assert!(http.is_triggered() && jobs.is_drained());
+    /// assert!(!db.is_triggered()); // waits for http
+    /// drop(request);
+    /// assert!(db.is_triggered() && root.is_drained());
+    /// ```
+    pub fn after(&self, others: &[&Shutdown]) -> Result<(), PhaseError> {
+        if others
+            .iter()
+            .any(|other| !Arc::ptr_eq(&other.inner.tree, &self.inner.tree))
+        {
+            return Err(PhaseError::OtherTree);
+        }
+        let ids: Vec<usize> = others.iter().map(|other| other.inner.id).collect();
+        self.inner.tree.after(self.inner.id, &ids)
+    }
+
+    /// Gives the subsystem a grace period: once it starts shutting down, its
+    /// work has `grace` to finish; then its [hard token](Shutdown::hard_token)
+    /// and every hard token below it are cancelled with
+    /// [`CancelReason::DeadlineExceeded`], and the report marks it (and each
+    /// descendant not drained by then) forced. `Duration::MAX` (or any period
+    /// too long to represent) means no grace period. Children made later
+    /// start with the same period. Takes effect at the next start, so set it
+    /// before triggering.
+    ///
+    /// The timer needs no runtime (the crate's deadline thread, see
+    /// [`CancellationToken::cancel_at`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ripcord::shutdown::{Shutdown, SubsystemStatus};
+    ///
+    /// let shutdown = Shutdown::new();
+    /// shutdown.set_grace(Duration::from_millis(10));
+    /// let stuck = shutdown.guard_named("stuck").unwrap();
+    /// shutdown.trigger();
+    /// stuck.hard_token().wait();
+    /// assert_eq!(shutdown.report().subsystems()[0].status(), SubsystemStatus::Stuck);
+    /// drop(stuck);
+    /// assert_eq!(shutdown.report().subsystems()[0].status(), SubsystemStatus::Forced);
+    /// ```
+    pub fn set_grace(&self, grace: Duration) {
+        let grace = (grace != Duration::MAX).then_some(grace);
+        self.inner.tree.set_grace(self.inner.id, grace);
+    }
+
+    /// What a failure of work in this subsystem triggers (default:
+    /// [`OnFailure::ShutdownAll`]). Children made later start with the same
+    /// policy.
+    ///
+    /// ```
+    /// use ripcord::shutdown::{OnFailure, Shutdown};
+    ///
+    /// let shutdown = Shutdown::new();
+    /// shutdown.on_failure(OnFailure::Record);
+    /// shutdown.guard().unwrap().fail("recoverable");
+    /// assert!(!shutdown.is_triggered());
+    /// ```
+    pub fn on_failure(&self, policy: OnFailure) {
+        self.inner.tree.set_on_failure(self.inner.id, policy);
+    }
+
+    /// Whether unnamed guards taken from now on are registered with their call
+    /// site, so that a report can show where a stuck unnamed guard came from.
+    /// Off by default: an unnamed guard then costs one atomic operation and is
+    /// reported only as a count; on, it costs what a named guard costs (a
+    /// brief lock and an allocation). Children made later inherit the
+    /// setting.
+    ///
+    /// ```
+    /// let shutdown = ripcord::shutdown::Shutdown::new();
+    /// shutdown.record_call_sites(true);
+    /// let _g = shutdown.guard().unwrap();
+    /// let report = shutdown.report();
+    /// assert!(report.to_string().contains("guard at "));
+    /// assert_eq!(report.stragglers()[0].call_site().file(), file!());
+    /// ```
+    pub fn record_call_sites(&self, on: bool) {
+        self.inner.set_call_sites(on);
+    }
+
+    /// A token that is cancelled when this subsystem starts shutting down.
+    ///
+    /// It is a child of the subsystem's token: cancelling it yourself does
+    /// not trigger shutdown.
     ///
     /// ```
     /// let shutdown = ripcord::shutdown::Shutdown::new();
@@ -123,7 +245,71 @@ impl Shutdown {
     /// assert!(shutdown.token().is_cancelled());
     /// ```
     pub fn token(&self) -> CancellationToken {
-        self.inner.root.child_token()
+        self.inner.soft.child_token()
+    }
+
+    /// A token that is cancelled when this subsystem's work must stop now:
+    /// its grace period (or an ancestor's) ran out, or it (or an ancestor) was
+    /// [forced](Shutdown::force). Cancelling it yourself forces nothing.
+    ///
+    /// ```
+    /// let shutdown = ripcord::shutdown::Shutdown::new();
+    /// let hard = shutdown.child("db").hard_token();
+    /// shutdown.force();
+    /// assert!(hard.is_cancelled());
+    /// ```
+    pub fn hard_token(&self) -> CancellationToken {
+        self.inner.hard.child_token()
+    }
+
+    /// Escalates now: cancels the hard token of this subsystem and of every
+    /// subsystem below it (reason: `CancelReason::custom("forced")`), marks
+    /// those not drained yet as forced, and starts shutting down any that had
+    /// not started (phases or not). For a second Ctrl-C during the drain, or
+    /// an outer deadline. Idempotent.
+    ///
+    /// ```
+    /// use ripcord::shutdown::{Shutdown, SubsystemStatus};
+    ///
+    /// let shutdown = Shutdown::new();
+    /// let guard = shutdown.guard_named("slow").unwrap();
+    /// shutdown.force();
+    /// assert!(shutdown.is_triggered() && guard.hard_token().is_cancelled());
+    /// assert_eq!(shutdown.report().subsystems()[0].status(), SubsystemStatus::Stuck);
+    /// ```
+    pub fn force(&self) {
+        self.inner.hard.cancel_with(CancelReason::custom("forced"));
+    }
+
+    /// Whether this subsystem was forced (its grace period ran out before it
+    /// was drained, or [`force`](Shutdown::force) reached it first). Takes the
+    /// tree's lock.
+    ///
+    /// ```
+    /// let shutdown = ripcord::shutdown::Shutdown::new();
+    /// let _g = shutdown.guard().unwrap();
+    /// assert!(!shutdown.is_forced());
+    /// shutdown.force();
+    /// assert!(shutdown.is_forced());
+    /// ```
+    pub fn is_forced(&self) -> bool {
+        self.inner.tree.is_forced(self.inner.id)
+    }
+
+    /// Whether shutdown was asked of this subsystem (it may still wait for
+    /// its phase: [`is_triggered`](Shutdown::is_triggered) says when it
+    /// starts). Takes the tree's lock.
+    ///
+    /// ```
+    /// let root = ripcord::shutdown::Shutdown::new();
+    /// let (http, db) = (root.child("http"), root.child("db"));
+    /// db.after(&[&http]).unwrap();
+    /// let _request = http.guard().unwrap();
+    /// root.trigger();
+    /// assert!(db.is_requested() && !db.is_triggered());
+    /// ```
+    pub fn is_requested(&self) -> bool {
+        self.inner.tree.is_requested(self.inner.id)
     }
 
     /// Counts one piece of in-flight work until the returned guard is dropped.
@@ -132,8 +318,9 @@ impl Shutdown {
     /// need helpers to finish; their tokens are born cancelled), but not once
     /// the drain is over.
     ///
-    /// Never blocks: one compare-and-swap, plus the guard's child token.
-    /// An unnamed guard shows up in a [`DrainReport`] only as a count.
+    /// Never blocks: one compare-and-swap (the guard's tokens are made on
+    /// first use). An unnamed guard shows up in a [`DrainReport`] only as a
+    /// count, unless [call sites are recorded](Shutdown::record_call_sites).
     ///
     /// # Errors
     ///
@@ -148,58 +335,42 @@ impl Shutdown {
     /// drop((guard, helper));
     /// assert!(shutdown.guard().is_err());
     /// ```
+    #[track_caller]
     pub fn guard(&self) -> Result<ShutdownGuard, AlreadyDrained> {
-        self.inner.acquire()?;
-        Ok(self.make_guard(None))
+        ShutdownGuard::new(&self.inner, None, Location::caller())
     }
 
-    /// Wraps an already-counted guard.
-    fn make_guard(&self, name: Option<(u64, Arc<str>)>) -> ShutdownGuard {
-        ShutdownGuard {
-            shutdown: self.inner.clone(),
-            token: self.inner.root.child_token(),
-            name,
-        }
-    }
-
-    /// Like [`guard`](Shutdown::guard), with a name that a timed-out drain
-    /// reports (with the guard's age) while the guard is alive.
+    /// Like [`guard`](Shutdown::guard), with a name that reports show (with
+    /// the guard's age) while the guard is alive.
     ///
-    /// Takes the registry lock briefly (here and when the guard drops); no
-    /// user code runs under it. Names need not be unique.
+    /// Takes the subsystem's registry lock briefly (here and when the guard
+    /// drops); no user code runs under it. Names need not be unique.
     ///
     /// # Errors
     ///
     /// [`AlreadyDrained`], as for [`guard`](Shutdown::guard).
     ///
     /// ```
+    /// use std::time::Duration;
+    ///
     /// let shutdown = ripcord::shutdown::Shutdown::new();
-    /// let guard = shutdown.guard_named(format!("connection {}", 7)).unwrap();
-    /// assert_eq!(guard.name(), Some("connection 7"));
+    /// let _flush = shutdown.guard_named("flush to disk").unwrap();
+    /// let _conn = shutdown.guard_named(format!("conn {}", 7)).unwrap();
+    /// shutdown.trigger();
+    /// let report = shutdown.wait_timeout(Duration::from_millis(1)).unwrap_err();
+    /// assert_eq!(report.stragglers().len(), 2);
     /// ```
+    #[track_caller]
     pub fn guard_named(
         &self,
         name: impl Into<Cow<'static, str>>,
     ) -> Result<ShutdownGuard, AlreadyDrained> {
-        let name: Arc<str> = match name.into() {
-            Cow::Borrowed(name) => name.into(),
-            Cow::Owned(name) => name.into(),
-        };
-        let id = {
-            let mut named = self.inner.registry();
-            // Counted under the lock, so that `report` sees the registry and
-            // the count agree.
-            self.inner.acquire()?;
-            let id = named.next_id;
-            named.next_id += 1;
-            named.live.insert(id, (name.clone(), Instant::now()));
-            id
-        };
-        Ok(self.make_guard(Some((id, name))))
+        ShutdownGuard::new(&self.inner, Some(to_arc(name.into())), Location::caller())
     }
 
     /// Wraps `future` so that it holds a guard for as long as it lives
-    /// (until it completes or is dropped). Works on any executor.
+    /// (until it completes or is dropped). Works on any executor. A panic
+    /// while it is polled is recorded as a failure (see [`Tracked`]).
     ///
     /// # Errors
     ///
@@ -215,23 +386,156 @@ impl Shutdown {
     /// assert_eq!(futures::executor::block_on(task), 42);
     /// assert_eq!(shutdown.active_guards(), 0);
     /// ```
+    #[track_caller]
     pub fn track<F: Future>(&self, future: F) -> Result<Tracked<F>, AlreadyDrained> {
-        let guard = self.guard()?;
-        Ok(Tracked {
-            future,
-            guard: Some(guard),
-        })
+        Ok(Tracked::new(future, self.guard()?, None))
     }
 
-    /// Triggers shutdown with [`CancelReason::Cancelled`]. Idempotent.
+    /// Like [`track`](Shutdown::track), with a name that reports show.
     ///
-    /// Before it returns, every token from [`token`](Shutdown::token) and every
-    /// guard's token is cancelled, even if another thread's trigger won the
-    /// race. Never blocks on waiters (it wakes them); `on_cancel` callbacks
-    /// registered on the tokens run on the thread that wins the race, as for
-    /// [`CancellationToken::cancel_with`]. Safe to call from a signal-handling
-    /// thread (such as the `ctrlc` crate's), not from inside a raw
-    /// async-signal handler.
+    /// # Errors
+    ///
+    /// [`AlreadyDrained`], as for [`track`](Shutdown::track).
+    ///
+    /// ```
+    /// let shutdown = ripcord::shutdown::Shutdown::new();
+    /// let _task = shutdown.track_named("indexer", async {}).unwrap();
+    /// assert_eq!(shutdown.report().stragglers()[0].name(), "indexer");
+    /// ```
+    #[track_caller]
+    pub fn track_named<F: Future>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        future: F,
+    ) -> Result<Tracked<F>, AlreadyDrained> {
+        Ok(Tracked::new(future, self.guard_named(name)?, None))
+    }
+
+    /// Like [`track`](Shutdown::track) for a future that returns a `Result`:
+    /// an `Err` is recorded as a [`Failure`](super::Failure) with the error's
+    /// text, and the subsystem's [`OnFailure`] policy applies (by default,
+    /// the whole tree shuts down). The output is passed on unchanged.
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyDrained`], as for [`track`](Shutdown::track).
+    ///
+    /// ```
+    /// let shutdown = ripcord::shutdown::Shutdown::new();
+    /// let task = shutdown.track_result(async { Err::<(), _>("disk full") }).unwrap();
+    /// assert!(futures::executor::block_on(task).is_err());
+    /// assert!(shutdown.is_triggered());
+    /// assert_eq!(shutdown.report().failures()[0].message(), "disk full");
+    /// ```
+    #[track_caller]
+    pub fn track_result<F, T, E>(&self, future: F) -> Result<Tracked<F>, AlreadyDrained>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: fmt::Display,
+    {
+        Ok(Tracked::new(future, self.guard()?, Some(check_result)))
+    }
+
+    /// [`track_result`](Shutdown::track_result) with a name that reports and
+    /// failures show.
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyDrained`], as for [`track`](Shutdown::track).
+    ///
+    /// ```
+    /// let shutdown = ripcord::shutdown::Shutdown::new();
+    /// let task = shutdown.track_result_named("sync", async { Err::<(), _>("timeout") }).unwrap();
+    /// let _ = futures::executor::block_on(task);
+    /// assert_eq!(shutdown.report().failures()[0].name(), Some("sync"));
+    /// ```
+    #[track_caller]
+    pub fn track_result_named<F, T, E>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        future: F,
+    ) -> Result<Tracked<F>, AlreadyDrained>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: fmt::Display,
+    {
+        Ok(Tracked::new(
+            future,
+            self.guard_named(name)?,
+            Some(check_result),
+        ))
+    }
+
+    /// Runs `work` on a new thread named `name`, holding a guard of that name
+    /// until it returns. `work` gets the guard (for its tokens). An `Err` is
+    /// recorded as a failure (the thread's result is then `None`); a panic is
+    /// recorded with its message, the guard is released, and the panic goes
+    /// on to the [`JoinHandle`](std::thread::JoinHandle).
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyDrained`] once the drain is over (no thread is started).
+    ///
+    /// # Panics
+    ///
+    /// If the operating system cannot start a thread, as `std::thread::spawn`.
+    ///
+    /// ```
+    /// use ripcord::shutdown::{OnFailure, Shutdown};
+    ///
+    /// let shutdown = Shutdown::new();
+    /// shutdown.on_failure(OnFailure::Record);
+    /// let ok = shutdown.spawn_thread("sum", |_guard| Ok::<_, String>(1 + 1)).unwrap();
+    /// assert_eq!(ok.join().unwrap(), Some(2));
+    /// let bad = shutdown.spawn_thread("parse", |_guard| "x".parse::<u8>()).unwrap();
+    /// assert_eq!(bad.join().unwrap(), None);
+    /// let report = shutdown.report();
+    /// let failure = &report.failures()[0];
+    /// assert_eq!((failure.name(), failure.message()), (Some("parse"), "invalid digit found in string"));
+    /// ```
+    #[track_caller]
+    pub fn spawn_thread<W, T, E>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        work: W,
+    ) -> Result<std::thread::JoinHandle<Option<T>>, AlreadyDrained>
+    where
+        W: FnOnce(&ShutdownGuard) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: fmt::Display,
+    {
+        let name = name.into();
+        let guard = self.guard_named(name.clone())?;
+        let handle =
+            crate::loom::spawn_user_thread(name.into_owned(), move || {
+                match catch_unwind(AssertUnwindSafe(|| work(&guard))) {
+                    Ok(Ok(value)) => Some(value),
+                    Ok(Err(error)) => {
+                        guard.fail(error);
+                        None
+                    }
+                    Err(payload) => {
+                        drop_after_panic(guard, &*payload);
+                        resume_unwind(payload)
+                    }
+                }
+            })
+            .expect("failed to spawn thread");
+        Ok(handle)
+    }
+
+    /// Triggers shutdown of this subsystem and its subtree with
+    /// [`CancelReason::Cancelled`]. Idempotent.
+    ///
+    /// Before it returns, every subsystem of the subtree that may start has
+    /// started: its tokens from [`token`](Shutdown::token) and its guards'
+    /// tokens are cancelled, even if another thread's trigger won the race.
+    /// A subsystem ordered [`after`](Shutdown::after) others starts later,
+    /// when they are drained. Never blocks on waiters (it wakes them);
+    /// `on_cancel` callbacks registered on the tokens run on this thread, as
+    /// for [`CancellationToken::cancel_with`]. Safe to call from a
+    /// signal-handling thread (such as the `ctrlc` crate's), not from inside
+    /// a raw async-signal handler.
     ///
     /// ```
     /// let shutdown = ripcord::shutdown::Shutdown::new();
@@ -244,7 +548,7 @@ impl Shutdown {
     }
 
     /// Triggers shutdown with a reason every token reports. The first reason
-    /// wins; later triggers change nothing.
+    /// a subsystem gets wins; later triggers change nothing.
     ///
     /// ```
     /// use ripcord::{CancelReason, shutdown::Shutdown};
@@ -255,28 +559,11 @@ impl Shutdown {
     /// assert_eq!(token.reason().unwrap().to_string(), "SIGTERM");
     /// ```
     pub fn trigger_with(&self, reason: CancelReason) {
-        // Cancel first, so that every caller of `trigger*` (not only the
-        // first) returns with the tree cancelled; but run no user code until
-        // the shutdown is marked triggered too.
-        let (_, deferred) = self.inner.root.cancel_deferred(reason);
-        // ORDERING: `Release` publishes the cancelled tree to `is_triggered`
-        // and to the drain's waiters; `Acquire` sees the last guard's
-        // release if the count is already 0.
-        let prev = self.inner.state.fetch_or(TRIGGERED, Ordering::AcqRel);
-        let mut wakeups = Wakeups::new();
-        if prev == 0 {
-            // Triggered with no guard alive: drained right now.
-            self.inner.take_drain_waiters(&mut wakeups);
-        }
-        // Every transition is done: now the user code (wakers, callbacks),
-        // all of it even if some panics; then the first panic.
-        let mut panics = FirstPanic::new();
-        wakeups.wake_all(&mut panics);
-        panics.merge(deferred.run());
-        panics.resume();
+        self.inner.tree.request(self.inner.id, reason);
     }
 
-    /// Whether shutdown was triggered. One atomic load.
+    /// Whether this subsystem started shutting down (its tokens are
+    /// cancelled). One atomic load.
     ///
     /// ```
     /// let shutdown = ripcord::shutdown::Shutdown::new();
@@ -289,7 +576,8 @@ impl Shutdown {
         self.inner.state.load(Ordering::Acquire) & TRIGGERED != 0
     }
 
-    /// How many guards are alive. One atomic load.
+    /// How many guards are alive in this subsystem, plus one for each child
+    /// subsystem not drained yet. One atomic load.
     ///
     /// ```
     /// let shutdown = ripcord::shutdown::Shutdown::new();
@@ -431,8 +719,11 @@ impl Shutdown {
         }
     }
 
-    /// A snapshot of the guards alive right now (what a timed-out drain
-    /// returns). Takes the registry lock briefly; never blocks otherwise.
+    /// A report of this subsystem and every subsystem below it, right now:
+    /// each one's status (running, waiting for its phase, draining, drained,
+    /// forced, stuck), the guards still alive, and the failures. What a
+    /// timed-out drain returns. Takes the tree's lock and each subsystem's
+    /// registry lock briefly; never blocks otherwise.
     ///
     /// ```
     /// let shutdown = ripcord::shutdown::Shutdown::new();
@@ -440,23 +731,7 @@ impl Shutdown {
     /// assert_eq!(shutdown.report().stragglers()[0].name(), "indexer");
     /// ```
     pub fn report(&self) -> DrainReport {
-        let named = self.inner.registry();
-        // Under the lock, named guards do not come or go, so the count minus
-        // the registry is exactly the unnamed guards.
-        // ORDERING: pairs with the guards' `Release`, as in `active_guards`.
-        let state = self.inner.state.load(Ordering::Acquire);
-        let now = Instant::now();
-        let stragglers: Vec<Straggler> = named
-            .live
-            .values()
-            .map(|(name, since)| Straggler {
-                name: name.clone(),
-                age: now.saturating_duration_since(*since),
-            })
-            .collect();
-        drop(named);
-        let unnamed = (state / ONE_GUARD).saturating_sub(stragglers.len());
-        DrainReport::new(stragglers, unnamed, state & TRIGGERED != 0)
+        self.inner.tree.report(self.inner.id)
     }
 }
 
@@ -488,180 +763,9 @@ impl Default for Shutdown {
 impl fmt::Debug for Shutdown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shutdown")
+            .field("path", &self.path())
             .field("is_triggered", &self.is_triggered())
             .field("active_guards", &self.active_guards())
-            .finish()
-    }
-}
-
-impl Inner {
-    fn registry(&self) -> MutexGuard<'_, Registry> {
-        crate::loom::lock(&self.named)
-    }
-
-    fn is_drained(&self) -> bool {
-        // ORDERING: `Acquire` pairs with the last guard's `Release`: what
-        // the guarded work did happens before the drain is seen over.
-        self.state.load(Ordering::Acquire) == TRIGGERED
-    }
-
-    /// Counts one more guard, unless the drain is over.
-    fn acquire(&self) -> Result<(), AlreadyDrained> {
-        let mut state = self.state.load(Ordering::Relaxed);
-        loop {
-            if state == TRIGGERED {
-                return Err(AlreadyDrained::new());
-            }
-            let new = state
-                .checked_add(ONE_GUARD)
-                .expect("shutdown guard count overflow");
-            // ORDERING: an RMW on the same word as `trigger` and the last
-            // release, so "drained" and "one more guard" cannot both win.
-            match self
-                .state
-                .compare_exchange_weak(state, new, Ordering::AcqRel, Ordering::Relaxed)
-            {
-                Ok(_) => return Ok(()),
-                Err(actual) => state = actual,
-            }
-        }
-    }
-
-    /// Counts one guard less. Returns whether this ended the drain (the
-    /// caller then calls [`notify_drained`](Inner::notify_drained), outside
-    /// any lock).
-    #[must_use]
-    fn release(&self) -> bool {
-        // ORDERING: `Release` publishes the guard holder's work to whoever
-        // sees the drain over; `Acquire` sees `TRIGGERED` if it is set.
-        let prev = self.state.fetch_sub(ONE_GUARD, Ordering::AcqRel);
-        debug_assert!(prev >= ONE_GUARD, "shutdown guard count underflow");
-        prev == TRIGGERED | ONE_GUARD
-    }
-
-    /// Takes the drain's waiters out, for the caller to wake after unlocking.
-    /// Called once the state is drained (final), so a waiter that registers
-    /// later sees it under the same lock and does not stay registered.
-    fn take_drain_waiters(&self, into: &mut Wakeups) {
-        self.registry().waiters.take_all(into);
-    }
-
-    /// Wakes everyone waiting for the drain (once it is over).
-    fn notify_drained(&self) {
-        let mut wakeups = Wakeups::new();
-        self.take_drain_waiters(&mut wakeups);
-        let mut panics = FirstPanic::new();
-        wakeups.wake_all(&mut panics);
-        panics.resume();
-    }
-
-    /// Blocks until the drain is over or `deadline`; returns whether it is.
-    fn wait_until(&self, deadline: Option<Instant>) -> bool {
-        crate::wait::block_on(&Drained(self), deadline).is_some()
-    }
-}
-
-/// The drain, as the waiting core sees it.
-struct Drained<'a>(&'a Inner);
-
-impl Event for Drained<'_> {
-    type Output = ();
-    type Key = Key;
-
-    fn check(&self) -> Option<()> {
-        self.0.is_drained().then_some(())
-    }
-
-    fn listen(&self, key: &mut Option<Key>, waiter: NewWaiter<'_>) -> Result<(), ()> {
-        // Cloning a waker is user code: before locking.
-        let waiter = waiter.to_waiter();
-        let registry = self.0.registry();
-        // Check again under the lock the notifier takes to collect waiters.
-        let drained = self.0.is_drained();
-        register_locked(registry, |r| &mut r.waiters, drained, key, waiter)
-    }
-
-    fn unlisten(&self, key: Key) -> bool {
-        withdraw_locked(self.0.registry(), |r| Some(&mut r.waiters), key)
-    }
-}
-
-/// One piece of in-flight work, counted until dropped. Made by
-/// [`Shutdown::guard`] and [`Shutdown::guard_named`].
-///
-/// The guard carries a token that is cancelled when shutdown is triggered, so
-/// the work knows when to wrap up.
-///
-/// Dropping it never blocks (a named guard takes the registry lock briefly);
-/// the drop that ends the drain wakes every waiter. It is `Send` and `Sync`:
-/// move it into the thread or task doing the work.
-///
-/// ```
-/// let shutdown = ripcord::shutdown::Shutdown::new();
-/// let guard = shutdown.guard().unwrap();
-/// std::thread::spawn(move || {
-///     guard.token().wait(); // work until shutdown...
-///     drop(guard);          // ...then report done
-/// });
-/// shutdown.trigger();
-/// shutdown.wait();
-/// ```
-pub struct ShutdownGuard {
-    shutdown: Arc<Inner>,
-    token: CancellationToken,
-    /// Registry id and name, for named guards.
-    name: Option<(u64, Arc<str>)>,
-}
-
-impl ShutdownGuard {
-    /// A token cancelled when shutdown is triggered (a child of the
-    /// coordinator's root: cancelling it does not trigger shutdown).
-    ///
-    /// ```
-    /// let shutdown = ripcord::shutdown::Shutdown::new();
-    /// let guard = shutdown.guard().unwrap();
-    /// assert!(!guard.token().is_cancelled());
-    /// shutdown.trigger();
-    /// assert!(guard.token().is_cancelled());
-    /// ```
-    pub fn token(&self) -> &CancellationToken {
-        &self.token
-    }
-
-    /// The guard's name, if it has one.
-    ///
-    /// ```
-    /// let shutdown = ripcord::shutdown::Shutdown::new();
-    /// assert_eq!(shutdown.guard().unwrap().name(), None);
-    /// assert_eq!(shutdown.guard_named("db").unwrap().name(), Some("db"));
-    /// ```
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_ref().map(|(_, name)| &**name)
-    }
-}
-
-impl Drop for ShutdownGuard {
-    fn drop(&mut self) {
-        let drained = match self.name.take() {
-            Some((id, _)) => {
-                // Uncounted under the lock, like `guard_named` counted it.
-                let mut named = self.shutdown.registry();
-                named.live.remove(&id);
-                self.shutdown.release()
-            }
-            None => self.shutdown.release(),
-        };
-        if drained {
-            self.shutdown.notify_drained();
-        }
-    }
-}
-
-impl fmt::Debug for ShutdownGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ShutdownGuard")
-            .field("name", &self.name())
-            .field("is_cancelled", &self.token.is_cancelled())
             .finish()
     }
 }
@@ -682,7 +786,7 @@ impl fmt::Debug for ShutdownGuard {
 /// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Drain {
-    inner: Arc<Inner>,
+    inner: Arc<Subsystem>,
     key: Option<Key>,
     done: bool,
 }
@@ -718,67 +822,5 @@ impl fmt::Debug for Drain {
         f.debug_struct("Drain")
             .field("is_drained", &self.inner.is_drained())
             .finish()
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A future that holds a [`ShutdownGuard`] while it lives. Made by
-    /// [`Shutdown::track`].
-    ///
-    /// The guard is released as soon as the future completes, or when it is
-    /// dropped unfinished.
-    ///
-    /// ```
-    /// let shutdown = ripcord::shutdown::Shutdown::new();
-    /// let tracked: ripcord::shutdown::Tracked<_> = shutdown.track(async {}).unwrap();
-    /// drop(tracked);
-    /// assert_eq!(shutdown.active_guards(), 0);
-    /// ```
-    #[must_use = "futures do nothing unless polled"]
-    pub struct Tracked<F> {
-        #[pin]
-        future: F,
-        guard: Option<ShutdownGuard>,
-    }
-}
-
-impl<F> Tracked<F> {
-    /// The guard's token: cancelled when shutdown is triggered. `None` once
-    /// the future has completed.
-    ///
-    /// ```
-    /// let shutdown = ripcord::shutdown::Shutdown::new();
-    /// let tracked = shutdown.track(async {}).unwrap();
-    /// assert!(!tracked.token().unwrap().is_cancelled());
-    /// ```
-    pub fn token(&self) -> Option<&CancellationToken> {
-        self.guard.as_ref().map(ShutdownGuard::token)
-    }
-}
-
-impl<F: Future> Future for Tracked<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        let output = std::task::ready!(this.future.poll(cx));
-        // Done: stop counting now, not when the executor drops the task.
-        this.guard.take();
-        Poll::Ready(output)
-    }
-}
-
-/// Terminated once the inner future has completed (its guard is released then).
-impl<F: Future> futures_core::future::FusedFuture for Tracked<F> {
-    fn is_terminated(&self) -> bool {
-        self.guard.is_none()
-    }
-}
-
-impl<F> fmt::Debug for Tracked<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tracked")
-            .field("guard", &self.guard)
-            .finish_non_exhaustive()
     }
 }

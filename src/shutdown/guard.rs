@@ -1,0 +1,317 @@
+//! In-flight work: guards, tracked futures, and how their failures are
+//! recorded.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::error::AlreadyDrained;
+use super::failure::{FailureKind, panic_message};
+use super::tree::Subsystem;
+use crate::CancellationToken;
+use crate::loom::statics::OnceLock;
+
+/// One piece of in-flight work, counted until dropped. Made by
+/// [`Shutdown::guard`](super::Shutdown::guard) and
+/// [`Shutdown::guard_named`](super::Shutdown::guard_named).
+///
+/// The guard carries two tokens: [`token`](ShutdownGuard::token), cancelled
+/// when its subsystem starts shutting down ("wrap up"), and
+/// [`hard_token`](ShutdownGuard::hard_token), cancelled when the subsystem's
+/// grace period runs out or it is [forced](super::Shutdown::force) ("abort
+/// now"). Both are made on first use, so a guard that never asks costs one
+/// atomic operation to take and one to drop.
+///
+/// Dropping it never blocks (a named guard takes its subsystem's registry
+/// lock briefly); the drop that ends the drain wakes every waiter. Dropped
+/// while its thread panics, it records a [`Failure`](super::Failure)
+/// (`FailureKind::Panic`) and applies the subsystem's
+/// [`OnFailure`](super::OnFailure) policy. It is `Send` and `Sync`: move it
+/// into the thread or task doing the work.
+///
+/// ```
+/// let shutdown = ripcord::shutdown::Shutdown::new();
+/// let guard = shutdown.guard().unwrap();
+/// std::thread::spawn(move || {
+///     guard.token().wait(); // work until shutdown...
+///     drop(guard);          // ...then report done
+/// });
+/// shutdown.trigger();
+/// shutdown.wait();
+/// ```
+pub struct ShutdownGuard {
+    shutdown: Arc<Subsystem>,
+    token: OnceLock<CancellationToken>,
+    hard: OnceLock<CancellationToken>,
+    /// Registry id, for guards a report names.
+    registered: Option<u64>,
+    name: Option<Arc<str>>,
+    site: &'static Location<'static>,
+    /// A failure was recorded already (by `fail`).
+    failed: bool,
+}
+
+impl ShutdownGuard {
+    /// Counts a new guard in `shutdown`. Named guards, and unnamed ones while
+    /// call sites are recorded, are registered for reports.
+    pub(super) fn new(
+        shutdown: &Arc<Subsystem>,
+        name: Option<Arc<str>>,
+        site: &'static Location<'static>,
+    ) -> Result<Self, AlreadyDrained> {
+        let registered = if name.is_some() || shutdown.records_call_sites() {
+            Some(shutdown.acquire_registered(name.clone(), site)?)
+        } else {
+            shutdown.acquire()?;
+            None
+        };
+        Ok(ShutdownGuard {
+            shutdown: shutdown.clone(),
+            token: OnceLock::new(),
+            hard: OnceLock::new(),
+            registered,
+            name,
+            site,
+            failed: false,
+        })
+    }
+
+    /// A token cancelled when the guard's subsystem starts shutting down (a
+    /// child of the subsystem's token: cancelling it does not trigger
+    /// shutdown). Made on first use; born cancelled if shutdown already
+    /// started.
+    ///
+    /// ```
+    /// let shutdown = ripcord::shutdown::Shutdown::new();
+    /// let guard = shutdown.guard().unwrap();
+    /// assert!(!guard.token().is_cancelled());
+    /// shutdown.trigger();
+    /// assert!(guard.token().is_cancelled());
+    /// ```
+    pub fn token(&self) -> &CancellationToken {
+        self.token.get_or_init(|| self.shutdown.soft.child_token())
+    }
+
+    /// A token cancelled when the work must stop now: the subsystem's grace
+    /// period ran out ([`CancelReason::DeadlineExceeded`](crate::CancelReason::DeadlineExceeded))
+    /// or it was [forced](super::Shutdown::force). Made on first use.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ripcord::{CancelReason, shutdown::Shutdown};
+    ///
+    /// let shutdown = Shutdown::new();
+    /// shutdown.set_grace(Duration::from_millis(10));
+    /// let guard = shutdown.guard().unwrap();
+    /// shutdown.trigger();
+    /// guard.hard_token().wait(); // the grace period runs out
+    /// assert_eq!(guard.hard_token().reason(), Some(CancelReason::DeadlineExceeded));
+    /// ```
+    pub fn hard_token(&self) -> &CancellationToken {
+        self.hard.get_or_init(|| self.shutdown.hard.child_token())
+    }
+
+    /// The guard's name, if it has one.
+    ///
+    /// ```
+    /// let shutdown = ripcord::shutdown::Shutdown::new();
+    /// assert_eq!(shutdown.guard().unwrap().name(), None);
+    /// assert_eq!(shutdown.guard_named("db").unwrap().name(), Some("db"));
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Where the guard was taken.
+    ///
+    /// ```
+    /// let shutdown = ripcord::shutdown::Shutdown::new();
+    /// let guard = shutdown.guard().unwrap();
+    /// assert_eq!(guard.call_site().line(), line!() - 1);
+    /// ```
+    pub fn call_site(&self) -> &'static Location<'static> {
+        self.site
+    }
+
+    /// Ends the work as failed: records a [`Failure`](super::Failure) with
+    /// `error`'s text, applies the subsystem's
+    /// [`OnFailure`](super::OnFailure) policy (by default: trigger the whole
+    /// tree), then drops the guard.
+    ///
+    /// ```
+    /// let shutdown = ripcord::shutdown::Shutdown::new();
+    /// let guard = shutdown.guard_named("import").unwrap();
+    /// guard.fail("bad row 7");
+    /// assert!(shutdown.is_triggered()); // the default policy
+    /// assert_eq!(shutdown.report().failures()[0].message(), "bad row 7");
+    /// ```
+    pub fn fail(mut self, error: impl fmt::Display) {
+        self.record(FailureKind::Error, Arc::from(error.to_string()));
+    }
+
+    /// Records a failure of this guard's work, once.
+    pub(super) fn record(&mut self, kind: FailureKind, message: Arc<str>) {
+        if std::mem::replace(&mut self.failed, true) {
+            return;
+        }
+        self.shutdown.tree.fail(
+            self.shutdown.id,
+            self.name.clone(),
+            self.site,
+            kind,
+            message,
+        );
+    }
+}
+
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        if !self.failed && crate::loom::thread::panicking() {
+            // Before the release: whoever sees the drain over sees the failure.
+            self.record(
+                FailureKind::Panic,
+                Arc::from("panicked while holding the guard"),
+            );
+        }
+        let drained = match self.registered {
+            // Uncounted under the registry lock, as it was counted.
+            Some(id) => self.shutdown.release_registered(id),
+            None => self.shutdown.release(),
+        };
+        if drained {
+            self.shutdown.tree.drained(self.shutdown.id);
+        }
+    }
+}
+
+impl fmt::Debug for ShutdownGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShutdownGuard")
+            .field("subsystem", &&*self.shutdown.path)
+            .field("name", &self.name())
+            .field("is_cancelled", &self.shutdown.soft.is_cancelled())
+            .finish()
+    }
+}
+
+/// Drops `guard` after recording a panic of its work, keeping any panic of
+/// the user code this runs (wakers, callbacks) from replacing the original.
+pub(super) fn drop_after_panic(mut guard: ShutdownGuard, payload: &(dyn std::any::Any + Send)) {
+    guard.record(FailureKind::Panic, panic_message(payload));
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(guard)));
+}
+
+/// How a tracked future's output is checked for failure: never, or `Err`.
+type Check<O> = fn(&O) -> Option<Arc<str>>;
+
+pub(super) fn check_result<T, E: fmt::Display>(output: &Result<T, E>) -> Option<Arc<str>> {
+    output.as_ref().err().map(|e| Arc::from(e.to_string()))
+}
+
+pin_project_lite::pin_project! {
+    /// A future that holds a [`ShutdownGuard`] while it lives. Made by
+    /// [`Shutdown::track`](super::Shutdown::track) and its variants.
+    ///
+    /// The guard is released as soon as the future completes, or when it is
+    /// dropped unfinished. If the future panics, the panic is recorded as a
+    /// [`Failure`](super::Failure) with its message, the guard is released
+    /// (a panicking task never holds up the drain), and the panic continues
+    /// to the executor. Made by `track_result*`, an `Err` output is recorded
+    /// as a failure too.
+    ///
+    /// ```
+    /// let shutdown = ripcord::shutdown::Shutdown::new();
+    /// let tracked: ripcord::shutdown::Tracked<_> = shutdown.track(async {}).unwrap();
+    /// drop(tracked);
+    /// assert_eq!(shutdown.active_guards(), 0);
+    /// ```
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Tracked<F>
+    where
+        F: Future,
+    {
+        #[pin]
+        future: F,
+        guard: Option<ShutdownGuard>,
+        check: Option<Check<F::Output>>,
+    }
+}
+
+impl<F: Future> Tracked<F> {
+    pub(super) fn new(future: F, guard: ShutdownGuard, check: Option<Check<F::Output>>) -> Self {
+        Tracked {
+            future,
+            guard: Some(guard),
+            check,
+        }
+    }
+
+    /// The guard's token: cancelled when shutdown starts. `None` once the
+    /// future has completed.
+    ///
+    /// ```
+    /// let shutdown = ripcord::shutdown::Shutdown::new();
+    /// let tracked = shutdown.track(async {}).unwrap();
+    /// assert!(!tracked.token().unwrap().is_cancelled());
+    /// ```
+    pub fn token(&self) -> Option<&CancellationToken> {
+        self.guard.as_ref().map(ShutdownGuard::token)
+    }
+
+    /// The guard's hard token: cancelled when the work must stop now. `None`
+    /// once the future has completed.
+    ///
+    /// ```
+    /// let shutdown = ripcord::shutdown::Shutdown::new();
+    /// let tracked = shutdown.track(async {}).unwrap();
+    /// shutdown.force();
+    /// assert!(tracked.hard_token().unwrap().is_cancelled());
+    /// ```
+    pub fn hard_token(&self) -> Option<&CancellationToken> {
+        self.guard.as_ref().map(ShutdownGuard::hard_token)
+    }
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let future = this.future;
+        let output = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => output,
+            Err(payload) => {
+                if let Some(guard) = this.guard.take() {
+                    drop_after_panic(guard, &*payload);
+                }
+                resume_unwind(payload);
+            }
+        };
+        // Done: stop counting now, not when the executor drops the task.
+        if let Some(mut guard) = this.guard.take() {
+            if let Some(message) = (*this.check).and_then(|check| check(&output)) {
+                guard.record(FailureKind::Error, message);
+            }
+        }
+        Poll::Ready(output)
+    }
+}
+
+/// Terminated once the inner future has completed (its guard is released then).
+impl<F: Future> futures_core::future::FusedFuture for Tracked<F> {
+    fn is_terminated(&self) -> bool {
+        self.guard.is_none()
+    }
+}
+
+impl<F: Future> fmt::Debug for Tracked<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tracked")
+            .field("guard", &self.guard)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,756 @@
+//! The subsystem tree: parents and children, phase order, grace periods,
+//! forced aborts and failures. Everything here happens under the tree's one
+//! lock; the hot path (taking and dropping guards) never takes it, except
+//! for the single drop that ends a subsystem's drain.
+//!
+//! # Invariants
+//!
+//! The code's comments cite these by number.
+//!
+//! - **I1** Every [`Node`] lives under the tree lock. A node's `started_at`
+//!   is set, under the lock, in the same step that sets the subsystem's
+//!   `TRIGGERED` bit ([`Count::start`]); its `drained_at` is set, under the
+//!   lock, by the report ([`TreeState::drained`]) that follows the one
+//!   transition of the state word into drained.
+//! - **I2** No user code runs and no `Arc<Subsystem>` is dropped while the lock is
+//!   held: wakers, token callbacks, tracing subscribers, timers to arm and
+//!   strong references are collected in [`Effects`] and handled after
+//!   unlocking. (Dropping an `Arc<Subsystem>` may run `Inner::drop`, which takes
+//!   the lock.)
+//! - **I3** A child holds one count on its parent's state word from its
+//!   creation until it is drained or gone (`holds_parent`), so a parent is
+//!   drained only after its own guards *and* all its children.
+//! - **I4** A subsystem starts (I1) only once it is requested, its parent, if
+//!   requested, has started, and each requested dependency (`after`) is
+//!   drained or gone. Whatever changes one of these (a request, a parent's
+//!   start, a dependency's drain or departure) retries the start of the
+//!   nodes that wait on it, so no start is lost. A force starts it anyway.
+//! - **I5** Indices in `children`, `deps` and `dependents` always name live
+//!   slab entries: a node whose subsystem is gone is removed together with
+//!   every index naming it, unless it was forced (a report must still show
+//!   that), in which case it stays as a tombstone.
+//! - **I6** Lock order: the tree lock, then a subsystem's registry lock;
+//!   never the reverse.
+//! - **I7** The phase graph has no cycle: `after` refuses an order under
+//!   which a start would wait, through phases and the tree, for itself.
+
+use alloc::sync::Weak;
+use std::borrow::Cow;
+use std::panic::Location;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::count::{Count, ONE_GUARD};
+use super::error::PhaseError;
+use super::failure::{Failure, FailureReason, OnFailure};
+use super::path::{child_path, display_path};
+use super::report::{DrainReport, Straggler, SubsystemReport, SubsystemStatus};
+use super::trace::Trace;
+use crate::cancel::Deferred;
+use crate::loom::{Mutex, MutexGuard, Ordering};
+use crate::slab::Slab;
+use crate::wait::{FirstPanic, Wakeups};
+use crate::{CancelReason, CancellationToken};
+
+/// One subsystem: its count of in-flight work, its two tokens, and its place
+/// in the tree. (Derefs to its [`Count`].)
+pub(super) struct Subsystem {
+    count: Count,
+    /// Cancelled when this subsystem starts shutting down (its own root: a
+    /// phase may hold it back after its parent started).
+    pub(super) soft: CancellationToken,
+    /// Cancelled when the grace period runs out or on `force` (a child of
+    /// the parent's hard token: forcing a parent forces its subtree).
+    pub(super) hard: CancellationToken,
+    pub(super) tree: Arc<Tree>,
+    /// This subsystem's node in the tree.
+    pub(super) id: usize,
+    /// `http/conn 127.0.0.1:5000`; empty for a root.
+    pub(super) path: Arc<str>,
+    /// Keeps the parent alive while a child is (the tree itself holds only
+    /// weak references), so a report from the root finds every live
+    /// subsystem.
+    _parent: Option<Arc<Subsystem>>,
+}
+
+impl Subsystem {
+    fn new(
+        tree: Arc<Tree>,
+        id: usize,
+        path: Arc<str>,
+        parent: Option<&Arc<Subsystem>>,
+        call_sites: bool,
+    ) -> Self {
+        Subsystem {
+            count: Count::new(call_sites),
+            soft: CancellationToken::new(),
+            hard: parent.map_or_else(CancellationToken::new, |p| p.hard.child_token()),
+            tree,
+            id,
+            path,
+            _parent: parent.cloned(),
+        }
+    }
+}
+
+impl core::ops::Deref for Subsystem {
+    type Target = Count;
+
+    fn deref(&self) -> &Count {
+        &self.count
+    }
+}
+
+impl Drop for Subsystem {
+    fn drop(&mut self) {
+        // Nobody can reach this subsystem any more: the tree releases its
+        // hold on the parent and frees its node (I5).
+        self.tree.gone(self.id);
+    }
+}
+
+/// One tree of subsystems, shared by all of them.
+pub(super) struct Tree {
+    state: Mutex<TreeState>,
+}
+
+struct TreeState {
+    nodes: Slab<Node>,
+    failures: Vec<Failure>,
+}
+
+/// A subsystem's place in the tree (I1, I5).
+struct Node {
+    inner: Weak<Subsystem>,
+    path: Arc<str>,
+    parent: Option<usize>,
+    children: Vec<usize>,
+    /// Subsystems that must be drained before this one starts (`after`).
+    deps: Vec<usize>,
+    /// Subsystems that wait for this one's drain.
+    dependents: Vec<usize>,
+    /// Why shutdown was asked of this subsystem, once it was.
+    requested: Option<CancelReason>,
+    /// I3.
+    holds_parent: bool,
+    grace: Option<Duration>,
+    on_failure: OnFailure,
+    started_at: Option<Instant>,
+    drained_at: Option<Instant>,
+    forced_at: Option<Instant>,
+    /// The `Inner` was dropped (a tombstone, I5).
+    gone: bool,
+}
+
+/// What the tree decided under its lock, done after unlocking (I2).
+#[derive(Default)]
+pub(super) struct Effects {
+    cancels: Vec<Deferred>,
+    wakeups: Wakeups,
+    deadlines: Vec<(CancellationToken, Instant)>,
+    keep: Vec<Arc<Subsystem>>,
+    trace: Trace,
+}
+
+impl Effects {
+    /// Arms the grace timers, wakes the drain waiters, runs the token
+    /// callbacks and the tracing events, all of them even if some panic, then
+    /// drops the strong references. Returns the first panic.
+    fn run(self) -> FirstPanic {
+        let mut panics = FirstPanic::new();
+        for (hard, at) in self.deadlines {
+            // May cancel at once (a zero grace period): runs the force hook,
+            // which takes the tree lock; not held here.
+            panics.run(|| hard.cancel_at(at));
+        }
+        self.wakeups.wake_all(&mut panics);
+        for deferred in self.cancels {
+            panics.merge(deferred.run());
+        }
+        panics.run(|| self.trace.emit());
+        drop(self.keep);
+        panics
+    }
+}
+
+/// Rethrows the first panic of user code, unless this thread is already
+/// unwinding (a guard dropped by a panic): a second panic would abort.
+fn resume(panics: FirstPanic) {
+    if crate::loom::thread::panicking() {
+        drop(panics);
+    } else {
+        panics.resume();
+    }
+}
+
+impl Tree {
+    /// A new tree with its root subsystem.
+    pub(super) fn new_root() -> Arc<Subsystem> {
+        let tree = Arc::new(Tree {
+            state: Mutex::new(TreeState {
+                nodes: Slab::new(),
+                failures: Vec::new(),
+            }),
+        });
+        let path: Arc<str> = Arc::from("");
+        let inner = {
+            let mut state = tree.lock();
+            let id = state.nodes.next_index();
+            let inner = Arc::new(Subsystem::new(tree.clone(), id, path.clone(), None, false));
+            state.nodes.insert(Node::new(
+                Arc::downgrade(&inner),
+                path,
+                None,
+                OnFailure::default(),
+            ));
+            inner
+        };
+        install_force_hook(&inner);
+        inner
+    }
+
+    fn lock(&self) -> MutexGuard<'_, TreeState> {
+        crate::loom::lock(&self.state)
+    }
+
+    /// Runs `f` under the lock, then its effects (I2), then rethrows.
+    fn with<R>(&self, f: impl FnOnce(&mut TreeState, &mut Effects) -> R) -> R {
+        let mut fx = Effects::default();
+        let out = {
+            let mut state = self.lock();
+            f(&mut state, &mut fx)
+        };
+        resume(fx.run());
+        out
+    }
+
+    /// A new child of `parent`, named `name`.
+    pub(super) fn child(parent: &Arc<Subsystem>, name: Cow<'static, str>) -> Arc<Subsystem> {
+        let tree = &parent.tree;
+        let inner = tree.with(|state, fx| {
+            let (path, on_failure, grace, requested) = {
+                let node = state.node(parent.id);
+                let path = child_path(&node.path, &name);
+                (path, node.on_failure, node.grace, node.requested.clone())
+            };
+            let id = state.nodes.next_index();
+            let inner = Arc::new(Subsystem::new(
+                tree.clone(),
+                id,
+                path.clone(),
+                Some(parent),
+                parent.records_call_sites(),
+            ));
+            let mut node = Node::new(Arc::downgrade(&inner), path, Some(parent.id), on_failure);
+            node.grace = grace;
+            node.requested = requested;
+            // I3: hold the parent until this child is drained. A parent that
+            // is already drained refuses: the child is then born started
+            // and drained (it is requested, since its parent was).
+            node.holds_parent = parent.acquire().is_ok();
+            state.nodes.insert(node);
+            state.node_mut(parent.id).children.push(id);
+            state.try_start(id, fx);
+            fx.keep.push(inner.clone());
+            inner
+        });
+        // Outside the lock: the hook runs now if the hard token already is
+        // cancelled, and it takes the lock.
+        install_force_hook(&inner);
+        inner
+    }
+
+    /// Asks `id` and its subtree to shut down (I4).
+    pub(super) fn request(&self, id: usize, reason: CancelReason) {
+        self.with(|state, fx| state.request(id, reason, fx));
+    }
+
+    /// `id`'s state word reached drained (the caller's release returned
+    /// `true`).
+    pub(super) fn drained(&self, id: usize) {
+        self.with(|state, fx| state.drained(id, fx));
+    }
+
+    /// `id`'s subsystem was dropped by its last owner.
+    pub(super) fn gone(&self, id: usize) {
+        self.with(|state, fx| state.gone(id, fx));
+    }
+
+    /// `id`'s hard token was cancelled: records a force and starts the
+    /// subsystem if it has not started (I4).
+    fn forced(&self, id: usize, reason: &CancelReason) {
+        self.with(|state, fx| {
+            let Some(node) = state.nodes.get_mut(id) else {
+                return;
+            };
+            if node.drained_at.is_some() || node.forced_at.is_some() {
+                return;
+            }
+            node.forced_at = Some(Instant::now());
+            if node.requested.is_none() {
+                node.requested = Some(reason.clone());
+            }
+            let started = node.started_at.is_some();
+            let stragglers = state.straggler_names(id, fx);
+            fx.trace.forced(&state.node(id).path, reason, stragglers);
+            if !started {
+                state.start(id, fx);
+            }
+        });
+    }
+
+    /// Orders `id` after `deps` (I7).
+    pub(super) fn after(&self, id: usize, deps: &[usize]) -> Result<(), PhaseError> {
+        self.with(|state, _| {
+            if state.node(id).started_at.is_some() {
+                return Err(PhaseError::AlreadyStarted);
+            }
+            for &dep in deps {
+                if state.reaches_start(dep, id) {
+                    return Err(PhaseError::Cycle {
+                        subsystem: state.display_path(id),
+                        waits_for: state.display_path(dep),
+                    });
+                }
+                if !state.node(id).deps.contains(&dep) {
+                    state.node_mut(id).deps.push(dep);
+                    state.node_mut(dep).dependents.push(id);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    pub(super) fn set_grace(&self, id: usize, grace: Option<Duration>) {
+        self.with(|state, _| state.node_mut(id).grace = grace);
+    }
+
+    pub(super) fn set_on_failure(&self, id: usize, policy: OnFailure) {
+        self.with(|state, _| state.node_mut(id).on_failure = policy);
+    }
+
+    /// Whether `id` was asked to shut down (it may still wait for its phase).
+    pub(super) fn is_requested(&self, id: usize) -> bool {
+        self.lock().node(id).requested.is_some()
+    }
+
+    /// Whether `id` was forced and is not drained yet, or was forced at all.
+    pub(super) fn is_forced(&self, id: usize) -> bool {
+        self.lock().node(id).forced_at.is_some()
+    }
+
+    /// Records a failure of work in `id` and applies its policy.
+    pub(super) fn fail(
+        &self,
+        id: usize,
+        name: Option<Arc<str>>,
+        site: &'static Location<'static>,
+        kind: super::FailureKind,
+        message: Arc<str>,
+    ) {
+        let (failure, policy, top) = self.with(|state, fx| {
+            let node = state.node(id);
+            let failure = Failure {
+                subsystem: node.path.clone(),
+                name,
+                site,
+                kind,
+                message,
+                at: Instant::now(),
+            };
+            let policy = node.on_failure;
+            fx.trace.failed(&failure);
+            state.failures.push(failure.clone());
+            (failure, policy, state.top(id))
+        });
+        let reason = || CancelReason::custom(FailureReason(failure.clone()));
+        match policy {
+            OnFailure::ShutdownAll => self.request(top, reason()),
+            OnFailure::ShutdownSubsystem => self.request(id, reason()),
+            OnFailure::Record => {}
+        }
+    }
+
+    /// The report of `id`'s subtree.
+    pub(super) fn report(&self, id: usize) -> DrainReport {
+        self.with(|state, fx| state.report(id, fx))
+    }
+}
+
+/// Lets the hard token's cancellation reach the tree (a weak reference: the
+/// token's callback must not keep its subsystem alive).
+fn install_force_hook(inner: &Arc<Subsystem>) {
+    let weak = Arc::downgrade(inner);
+    // The handle may go: the callback stays until it runs or the token goes.
+    let _ = inner.hard.on_cancel(move |reason| {
+        if let Some(inner) = weak.upgrade() {
+            inner.tree.forced(inner.id, reason);
+        }
+    });
+}
+
+impl Node {
+    fn new(
+        inner: Weak<Subsystem>,
+        path: Arc<str>,
+        parent: Option<usize>,
+        on_failure: OnFailure,
+    ) -> Self {
+        Node {
+            inner,
+            path,
+            parent,
+            children: Vec::new(),
+            deps: Vec::new(),
+            dependents: Vec::new(),
+            requested: None,
+            holds_parent: false,
+            grace: None,
+            on_failure,
+            started_at: None,
+            drained_at: None,
+            forced_at: None,
+            gone: false,
+        }
+    }
+
+    /// Whether a dependent must still wait for this node's drain (I4).
+    fn blocks_dependents(&self) -> bool {
+        self.requested.is_some() && self.drained_at.is_none() && !self.gone
+    }
+
+    /// Whether a child must still wait for this node's start (I4).
+    fn blocks_children(&self) -> bool {
+        self.requested.is_some() && self.started_at.is_none() && !self.gone
+    }
+}
+
+impl TreeState {
+    /// I5: ids held by a subsystem or named by a live node are in the slab.
+    fn node(&self, id: usize) -> &Node {
+        self.nodes
+            .get(id)
+            .expect("shutdown tree: dangling node index")
+    }
+
+    fn node_mut(&mut self, id: usize) -> &mut Node {
+        self.nodes
+            .get_mut(id)
+            .expect("shutdown tree: dangling node index")
+    }
+
+    fn display_path(&self, id: usize) -> String {
+        display_path(&self.node(id).path).to_owned()
+    }
+
+    /// The topmost ancestor of `id`.
+    fn top(&self, mut id: usize) -> usize {
+        while let Some(parent) = self.node(id).parent {
+            id = parent;
+        }
+        id
+    }
+
+    /// `id` and its subtree, parents before children.
+    fn subtree(&self, id: usize) -> Vec<usize> {
+        let mut order = Vec::new();
+        let mut stack = vec![id];
+        while let Some(next) = stack.pop() {
+            order.push(next);
+            stack.extend(self.node(next).children.iter().rev());
+        }
+        order
+    }
+
+    fn request(&mut self, id: usize, reason: CancelReason, fx: &mut Effects) {
+        let subtree = self.subtree(id);
+        // Mark the whole subtree first, so that a phase order between two of
+        // its subsystems holds whichever is looked at first (I4).
+        for &next in &subtree {
+            let node = self.node_mut(next);
+            if node.requested.is_none() {
+                node.requested = Some(reason.clone());
+            }
+        }
+        fx.trace.triggered(&self.node(id).path, &reason);
+        for next in subtree {
+            self.try_start(next, fx);
+        }
+    }
+
+    /// I4: starts `id` if nothing holds it back any more.
+    fn try_start(&mut self, id: usize, fx: &mut Effects) {
+        let node = self.node(id);
+        if node.started_at.is_some() || node.requested.is_none() || node.gone {
+            return;
+        }
+        if node
+            .parent
+            .is_some_and(|parent| self.node(parent).blocks_children())
+        {
+            return;
+        }
+        if node
+            .deps
+            .iter()
+            .any(|&dep| self.node(dep).blocks_dependents())
+        {
+            return;
+        }
+        self.start(id, fx);
+    }
+
+    /// Starts `id` (I1): cancels its soft token, arms its grace period, marks
+    /// its state word, then retries its children (I4).
+    fn start(&mut self, id: usize, fx: &mut Effects) {
+        let now = Instant::now();
+        let node = self.node_mut(id);
+        let Some(inner) = node.inner.upgrade() else {
+            return;
+        };
+        node.started_at = Some(now);
+        let reason = node.requested.clone().unwrap_or(CancelReason::Cancelled);
+        let grace = node.grace;
+        let children = node.children.clone();
+        fx.trace.started(&node.path);
+        let (_, deferred) = inner.soft.cancel_deferred(reason);
+        fx.cancels.push(deferred);
+        if let Some(at) = grace.and_then(|grace| now.checked_add(grace)) {
+            fx.deadlines.push((inner.hard.clone(), at));
+        }
+        let drained_now = inner.start();
+        fx.keep.push(inner);
+        if drained_now {
+            self.drained(id, fx);
+        }
+        for child in children {
+            self.try_start(child, fx);
+        }
+    }
+
+    /// `id`'s state word reached drained (I1): wakes its waiters, releases its
+    /// hold on the parent (I3), retries its dependents (I4).
+    fn drained(&mut self, id: usize, fx: &mut Effects) {
+        let node = self.node_mut(id);
+        let now = Instant::now();
+        node.drained_at = Some(now);
+        let since = node.started_at.map(|at| now.saturating_duration_since(at));
+        fx.trace
+            .drained(&node.path, since, node.forced_at.is_some());
+        if let Some(inner) = node.inner.upgrade() {
+            // I6: tree lock, then the registry lock.
+            inner.take_drain_waiters(&mut fx.wakeups);
+            fx.keep.push(inner);
+        }
+        let dependents = self.node(id).dependents.clone();
+        self.release_parent(id, fx);
+        for dependent in dependents {
+            self.try_start(dependent, fx);
+        }
+    }
+
+    /// I3: gives back `id`'s hold on its parent, once.
+    fn release_parent(&mut self, id: usize, fx: &mut Effects) {
+        let node = self.node_mut(id);
+        if !std::mem::take(&mut node.holds_parent) {
+            return;
+        }
+        let Some(parent) = node.parent else { return };
+        let Some(inner) = self.node(parent).inner.upgrade() else {
+            return;
+        };
+        let drained = inner.release();
+        fx.keep.push(inner);
+        if drained {
+            self.drained(parent, fx);
+        }
+    }
+
+    /// `id`'s subsystem was dropped: nothing can work in it any more (I3, I4,
+    /// I5).
+    fn gone(&mut self, id: usize, fx: &mut Effects) {
+        if self.nodes.get(id).is_none() {
+            return;
+        }
+        self.node_mut(id).gone = true;
+        self.release_parent(id, fx);
+        let node = self.node(id);
+        let (parent, children, deps, dependents) = (
+            node.parent,
+            node.children.clone(),
+            node.deps.clone(),
+            node.dependents.clone(),
+        );
+        for &dependent in &dependents {
+            self.node_mut(dependent).deps.retain(|&dep| dep != id);
+        }
+        for &dep in &deps {
+            self.node_mut(dep).dependents.retain(|&d| d != id);
+        }
+        {
+            let node = self.node_mut(id);
+            node.deps.clear();
+            node.dependents.clear();
+        }
+        if self.node(id).forced_at.is_none() {
+            // I5: out of the slab, with every index naming it.
+            for &child in &children {
+                self.node_mut(child).parent = None;
+            }
+            if let Some(parent) = parent {
+                self.node_mut(parent).children.retain(|&c| c != id);
+            }
+            self.nodes.remove(id);
+        }
+        for dependent in dependents {
+            self.try_start(dependent, fx);
+        }
+        for child in children {
+            self.try_start(child, fx);
+        }
+    }
+
+    /// I7: whether the drain of `from` waits, through the tree and the
+    /// phases, for the start of `target`. The drain of `x` waits for the
+    /// start of `x` and the drains of its children; the start of `x` waits
+    /// for the start of its parent and the drains of its dependencies.
+    fn reaches_start(&self, from: usize, target: usize) -> bool {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Step {
+            Drain(usize),
+            Start(usize),
+        }
+        let mut seen = Vec::new();
+        let mut stack = vec![Step::Drain(from)];
+        while let Some(step) = stack.pop() {
+            if seen.contains(&step) {
+                continue;
+            }
+            seen.push(step);
+            match step {
+                Step::Start(id) if id == target => return true,
+                Step::Drain(id) => {
+                    stack.push(Step::Start(id));
+                    stack.extend(self.node(id).children.iter().map(|&c| Step::Drain(c)));
+                }
+                Step::Start(id) => {
+                    let node = self.node(id);
+                    stack.extend(node.parent.map(Step::Start));
+                    stack.extend(node.deps.iter().map(|&d| Step::Drain(d)));
+                }
+            }
+        }
+        false
+    }
+
+    /// Names of `id`'s registered guards still alive (for a trace event).
+    fn straggler_names(&self, id: usize, fx: &mut Effects) -> Vec<String> {
+        if !fx.trace.enabled() {
+            return Vec::new();
+        }
+        let Some(inner) = self.node(id).inner.upgrade() else {
+            return Vec::new();
+        };
+        let names = inner
+            .registry()
+            .live
+            .values()
+            .map(|entry| match &entry.name {
+                Some(name) => format!("{name:?}"),
+                None => format!("guard at {}", entry.site),
+            })
+            .collect();
+        fx.keep.push(inner);
+        names
+    }
+
+    fn report(&self, id: usize, fx: &mut Effects) -> DrainReport {
+        let now = Instant::now();
+        let root_path = self.node(id).path.clone();
+        let mut subsystems = Vec::new();
+        for next in self.subtree(id) {
+            let node = self.node(next);
+            let mut stragglers = Vec::new();
+            let mut unnamed = 0;
+            if let Some(inner) = node.inner.upgrade() {
+                // I6. Under the registry lock registered guards do not come or
+                // go, and under the tree lock child holds do not either (I3):
+                // what is left of the count is exactly the unnamed guards.
+                let registry = inner.registry();
+                // ORDERING: pairs with the guards' `Release`.
+                let count = inner.state.load(Ordering::Acquire) / ONE_GUARD;
+                stragglers = registry
+                    .live
+                    .values()
+                    .map(|entry| Straggler {
+                        name: entry.name.clone(),
+                        site: entry.site,
+                        subsystem: node.path.clone(),
+                        age: now.saturating_duration_since(entry.born),
+                    })
+                    .collect();
+                drop(registry);
+                let holds = node
+                    .children
+                    .iter()
+                    .filter(|&&c| self.node(c).holds_parent)
+                    .count();
+                unnamed = count.saturating_sub(stragglers.len() + holds);
+                fx.keep.push(inner);
+            }
+            let since = |at: Option<Instant>| at.map(|at| now.saturating_duration_since(at));
+            let started = since(node.started_at);
+            let status = match (node.started_at, node.drained_at, node.forced_at) {
+                (None, _, _) if node.requested.is_some() => SubsystemStatus::Waiting,
+                (None, _, _) => SubsystemStatus::Running,
+                (Some(_), Some(_), Some(_)) => SubsystemStatus::Forced,
+                (Some(_), Some(_), None) => SubsystemStatus::Drained,
+                (Some(_), None, Some(_)) => SubsystemStatus::Stuck,
+                (Some(_), None, None) => SubsystemStatus::Draining,
+            };
+            let mut waiting_for: Vec<Arc<str>> = Vec::new();
+            if status == SubsystemStatus::Waiting {
+                if let Some(parent) = node.parent.filter(|&p| self.node(p).blocks_children()) {
+                    waiting_for.push(self.node(parent).path.clone());
+                }
+                waiting_for.extend(
+                    node.deps
+                        .iter()
+                        .map(|&d| self.node(d))
+                        .filter(|dep| dep.blocks_dependents())
+                        .map(|dep| dep.path.clone()),
+                );
+            }
+            let between = |from: Option<Instant>, to: Option<Instant>| match (from, to) {
+                (Some(from), Some(to)) => Some(to.saturating_duration_since(from)),
+                _ => None,
+            };
+            subsystems.push(SubsystemReport {
+                path: node.path.clone(),
+                status,
+                stragglers,
+                unnamed,
+                waiting_for,
+                started,
+                drained_after: between(node.started_at, node.drained_at),
+                forced_after: between(node.started_at, node.forced_at),
+            });
+        }
+        let failures = self
+            .failures
+            .iter()
+            .filter(|failure| is_within(&failure.subsystem, &root_path))
+            .cloned()
+            .collect();
+        DrainReport::from_tree(subsystems, failures)
+    }
+}
+
+/// Whether `path` is `root` or below it.
+fn is_within(path: &str, root: &str) -> bool {
+    root.is_empty()
+        || path == root
+        || path
+            .strip_prefix(root)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
