@@ -457,6 +457,9 @@ impl fmt::Display for SubsystemReport {
                 }
             }
             SubsystemStatus::Forced | SubsystemStatus::Stuck => {
+                if self.status == SubsystemStatus::Stuck {
+                    f.write_str(": forced")?;
+                }
                 if let Some(forced) = self.forced_after {
                     write!(f, " after {forced:.1?}")?;
                 }

@@ -84,9 +84,11 @@ impl Shutdown {
     /// The child starts with this subsystem's grace period, failure policy
     /// and call-site setting; change them on the child.
     ///
-    /// A child made while this subsystem is shutting down is born shutting
-    /// down (its tokens cancelled); one made after this subsystem is drained
-    /// is born drained. Names need not be unique; the report shows each
+    /// A child made once this subsystem is shutting down is born shutting
+    /// down with nothing in flight, so it is drained at once and refuses
+    /// guards: make children up front (or take late helpers' guards from the
+    /// parent, which accepts them until it is drained). Names need not be
+    /// unique; the report shows each
     /// subsystem by its path, the names from the root down joined by `/`.
     ///
     /// Takes the tree's lock briefly; no user code runs under it.
@@ -293,7 +295,7 @@ impl Shutdown {
     /// assert!(shutdown.is_forced());
     /// ```
     pub fn is_forced(&self) -> bool {
-        self.inner.tree.is_forced(self.inner.id)
+        self.inner.tree.is_forced(&self.inner)
     }
 
     /// Whether shutdown was asked of this subsystem (it may still wait for

@@ -103,9 +103,15 @@ impl core::ops::Deref for Subsystem {
 
 impl Drop for Subsystem {
     fn drop(&mut self) {
-        // Nobody can reach this subsystem any more: the tree releases its
-        // hold on the parent and frees its node (I5).
-        self.tree.gone(self.id);
+        // Nobody can reach this subsystem any more, so its work is over:
+        // tokens taken from it and still held elsewhere are cancelled (if it
+        // had not started shutting down, they would otherwise never be).
+        let (_, deferred) = self
+            .soft
+            .cancel_deferred(CancelReason::custom("subsystem dropped"));
+        // The tree releases its hold on the parent and frees its node (I5).
+        self.tree.gone(self.id, self.hard.is_cancelled());
+        resume(deferred.run());
     }
 }
 
@@ -140,6 +146,8 @@ struct Node {
     forced_at: Option<Instant>,
     /// The `Inner` was dropped (a tombstone, I5).
     gone: bool,
+    /// The force hook ran (it traces and force-starts once).
+    force_hooked: bool,
 }
 
 /// What the tree decided under its lock, done after unlocking (I2).
@@ -271,22 +279,29 @@ impl Tree {
         self.with(|state, fx| state.drained(id, fx));
     }
 
-    /// `id`'s subsystem was dropped by its last owner.
-    pub(super) fn gone(&self, id: usize) {
-        self.with(|state, fx| state.gone(id, fx));
+    /// `id`'s subsystem was dropped by its last owner (`forced`: its hard
+    /// token was cancelled).
+    pub(super) fn gone(&self, id: usize, forced: bool) {
+        self.with(|state, fx| state.gone(id, forced, fx));
     }
 
     /// `id`'s hard token was cancelled: records a force and starts the
     /// subsystem if it has not started (I4).
-    fn forced(&self, id: usize, reason: &CancelReason) {
+    ///
+    /// The hook runs after the hard token's transition, possibly on a helper
+    /// thread (deadlines), so a report or a drain may see the cancelled
+    /// token first: they record the force themselves ([`Node::sync_forced`]),
+    /// and the hook then only starts the subsystem and traces.
+    fn forced(&self, sub: &Subsystem, reason: &CancelReason) {
+        let id = sub.id;
         self.with(|state, fx| {
             let Some(node) = state.nodes.get_mut(id) else {
                 return;
             };
-            if node.drained_at.is_some() || node.forced_at.is_some() {
+            node.sync_forced(&sub.hard);
+            if node.drained_at.is_some() || std::mem::replace(&mut node.force_hooked, true) {
                 return;
             }
-            node.forced_at = Some(Instant::now());
             if node.requested.is_none() {
                 node.requested = Some(reason.clone());
             }
@@ -334,9 +349,12 @@ impl Tree {
         self.lock().node(id).requested.is_some()
     }
 
-    /// Whether `id` was forced and is not drained yet, or was forced at all.
-    pub(super) fn is_forced(&self, id: usize) -> bool {
-        self.lock().node(id).forced_at.is_some()
+    /// Whether `sub` was forced before it was drained.
+    pub(super) fn is_forced(&self, sub: &Subsystem) -> bool {
+        let mut state = self.lock();
+        let node = state.node_mut(sub.id);
+        node.sync_forced(&sub.hard);
+        node.forced_at.is_some()
     }
 
     /// Records a failure of work in `id` and applies its policy.
@@ -384,7 +402,7 @@ fn install_force_hook(inner: &Arc<Subsystem>) {
     // The handle may go: the callback stays until it runs or the token goes.
     let _ = inner.hard.on_cancel(move |reason| {
         if let Some(inner) = weak.upgrade() {
-            inner.tree.forced(inner.id, reason);
+            inner.tree.forced(&inner, reason);
         }
     });
 }
@@ -411,6 +429,17 @@ impl Node {
             drained_at: None,
             forced_at: None,
             gone: false,
+            force_hooked: false,
+        }
+    }
+
+    /// Records a force that `hard`'s cancellation shows but the hook has not
+    /// reported yet, unless the subsystem was drained first. A force by a
+    /// deadline is dated at the deadline.
+    fn sync_forced(&mut self, hard: &CancellationToken) {
+        if self.forced_at.is_none() && self.drained_at.is_none() && hard.is_cancelled() {
+            let now = Instant::now();
+            self.forced_at = Some(hard.deadline().filter(|&at| at <= now).unwrap_or(now));
         }
     }
 
@@ -532,12 +561,16 @@ impl TreeState {
     /// hold on the parent (I3), retries its dependents (I4).
     fn drained(&mut self, id: usize, fx: &mut Effects) {
         let node = self.node_mut(id);
+        let inner = node.inner.upgrade();
+        if let Some(inner) = &inner {
+            node.sync_forced(&inner.hard);
+        }
         let now = Instant::now();
         node.drained_at = Some(now);
         let since = node.started_at.map(|at| now.saturating_duration_since(at));
         fx.trace
             .drained(&node.path, since, node.forced_at.is_some());
-        if let Some(inner) = node.inner.upgrade() {
+        if let Some(inner) = inner {
             // I6: tree lock, then the registry lock.
             inner.take_drain_waiters(&mut fx.wakeups);
             fx.keep.push(inner);
@@ -568,11 +601,14 @@ impl TreeState {
 
     /// `id`'s subsystem was dropped: nothing can work in it any more (I3, I4,
     /// I5).
-    fn gone(&mut self, id: usize, fx: &mut Effects) {
-        if self.nodes.get(id).is_none() {
+    fn gone(&mut self, id: usize, forced: bool, fx: &mut Effects) {
+        let Some(node) = self.nodes.get_mut(id) else {
             return;
+        };
+        if forced && node.forced_at.is_none() && node.drained_at.is_none() {
+            node.forced_at = Some(Instant::now());
         }
-        self.node_mut(id).gone = true;
+        node.gone = true;
         self.release_parent(id, fx);
         let node = self.node(id);
         let (parent, children, deps, dependents) = (
@@ -664,11 +700,16 @@ impl TreeState {
         names
     }
 
-    fn report(&self, id: usize, fx: &mut Effects) -> DrainReport {
+    fn report(&mut self, id: usize, fx: &mut Effects) -> DrainReport {
         let now = Instant::now();
         let root_path = self.node(id).path.clone();
         let mut subsystems = Vec::new();
         for next in self.subtree(id) {
+            let node = self.node_mut(next);
+            if let Some(inner) = node.inner.upgrade() {
+                node.sync_forced(&inner.hard);
+                fx.keep.push(inner);
+            }
             let node = self.node(next);
             let mut stragglers = Vec::new();
             let mut unnamed = 0;
