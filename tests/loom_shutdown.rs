@@ -122,3 +122,69 @@ fn named_guard_racing_a_report_is_counted_once() {
         maker.join().unwrap();
     });
 }
+
+/// Shutdown v2: a grandchild's last guard, dropped on one thread, races the
+/// root's drain wait on another: the drop drains the child, whose hold on
+/// the root is released under the tree lock, and the root's waiter is woken.
+#[test]
+fn a_childs_last_guard_racing_the_parents_drain_wait_never_loses_the_wake_up() {
+    model(|| {
+        let root = Shutdown::new();
+        let child = root.child("http");
+        let guard = child.guard().unwrap();
+        root.trigger();
+        let dropper = thread::spawn(move || drop(guard));
+        root.wait();
+        assert!(child.is_drained());
+        assert!(root.guard().is_err());
+        dropper.join().unwrap();
+    });
+}
+
+/// The same race with the parent's own last guard on a third party: the
+/// child's drain and the parent's guard drop both release counts of the
+/// root; exactly one of them ends the root's drain.
+#[test]
+fn a_childs_drain_racing_the_parents_last_guard_drains_the_parent_once() {
+    model(|| {
+        let root = Shutdown::new();
+        let child = root.child("jobs");
+        let child_guard = child.guard().unwrap();
+        let own = root.guard().unwrap();
+        root.trigger();
+        let dropper = thread::spawn(move || drop(child_guard));
+        drop(own);
+        dropper.join().unwrap();
+        assert!(root.is_drained() && child.is_drained());
+        loom::future::block_on(root.drained());
+    });
+}
+
+/// A phase dependency firing (http's last guard dropped on one thread) races
+/// the trigger (on another): whichever comes first, db starts exactly once,
+/// only after http is drained, and the whole tree drains.
+#[test]
+fn a_phase_dependency_firing_racing_a_trigger_starts_the_phase_once_after_it() {
+    model(|| {
+        let root = Shutdown::new();
+        let http = root.child("http");
+        let db = root.child("db");
+        db.after(&[&http]).unwrap();
+        let request = http.guard().unwrap();
+        let db_token = db.token();
+        let http_probe = http.clone();
+        let starts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = starts.clone();
+        let _cb = db_token.on_cancel(move |_| {
+            // db starts only once http is drained (I4).
+            assert!(http_probe.is_drained());
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
+        let dropper = thread::spawn(move || drop(request));
+        root.trigger();
+        dropper.join().unwrap();
+        assert!(db_token.is_cancelled());
+        assert_eq!(starts.load(std::sync::atomic::Ordering::SeqCst), 1);
+        root.wait();
+    });
+}

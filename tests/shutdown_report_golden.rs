@@ -105,7 +105,7 @@ fn a_nested_tree_with_forced_stuck_waiting_and_failed_subsystems() {
             "shutdown drained\n  \
              (root): drained in _\n  \
              http: forced after _, drained in _\n  \
-             http/conn 127.0.0.1:5000: forced after _, drained in _\n  \
+             http/conn 127.0.0.1:5000: forced after _ (cut off: \"GET /slow\" (age _)), drained in _\n  \
              jobs: drained in _\n  \
              db: drained in _\n  \
              failed: jobs: \"import\" panicked: bad input\n  \
@@ -119,7 +119,7 @@ fn a_nested_tree_with_forced_stuck_waiting_and_failed_subsystems() {
         without_times(&http.report().to_string()),
         "shutdown drained\n  \
          http: forced after _, drained in _\n  \
-         http/conn 127.0.0.1:5000: forced after _, drained in _"
+         http/conn 127.0.0.1:5000: forced after _ (cut off: \"GET /slow\" (age _)), drained in _"
     );
 }
 

@@ -13,6 +13,13 @@ use std::time::Instant;
 /// Whatever the policy, the failure is recorded and listed by every
 /// [`DrainReport`](super::DrainReport) of the subsystem or an ancestor.
 ///
+/// Choose it where the work runs: a request handler that panics drops its
+/// guard while unwinding, and under the default policy that shuts the whole
+/// service down. For per-request or per-connection subsystems, set
+/// [`ShutdownSubsystem`](OnFailure::ShutdownSubsystem) or
+/// [`Record`](OnFailure::Record) on the parent *before* making the
+/// children (they copy the policy when they are made).
+///
 /// ```
 /// use ripcord::shutdown::{OnFailure, Shutdown};
 ///

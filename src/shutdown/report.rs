@@ -238,17 +238,21 @@ fn write_alive(
         "{active} guard{} alive",
         if active == 1 { "" } else { "s" }
     )?;
-    let mut sep = ": ";
-    for straggler in stragglers {
+    if active > 0 {
+        f.write_str(": ")?;
+        write_list(f, stragglers, unnamed)?;
+    }
+    Ok(())
+}
+
+/// `"a" (age 1s), guard at x.rs:1:2 (age 2s), and 3 unnamed`.
+fn write_list(f: &mut fmt::Formatter<'_>, stragglers: &[Straggler], unnamed: usize) -> fmt::Result {
+    for (i, straggler) in stragglers.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
         write!(f, "{sep}{straggler}")?;
-        sep = ", ";
     }
     if unnamed > 0 {
-        let sep = if stragglers.is_empty() {
-            ": "
-        } else {
-            ", and "
-        };
+        let sep = if stragglers.is_empty() { "" } else { ", and " };
         write!(f, "{sep}{unnamed} unnamed")?;
     }
     Ok(())
@@ -331,6 +335,7 @@ pub struct SubsystemReport {
     pub(super) started: Option<Duration>,
     pub(super) drained_after: Option<Duration>,
     pub(super) forced_after: Option<Duration>,
+    pub(super) forced_alive: (Vec<Straggler>, usize),
 }
 
 impl SubsystemReport {
@@ -434,6 +439,27 @@ impl SubsystemReport {
     }
 }
 
+impl SubsystemReport {
+    /// For a forced subsystem: the guards a report can name that were still
+    /// alive when it was forced (their ages then), and how many others. What
+    /// the grace period cut off, still known once that work has ended.
+    ///
+    /// ```
+    /// use ripcord::shutdown::Shutdown;
+    ///
+    /// let shutdown = Shutdown::new();
+    /// let slow = shutdown.guard_named("GET /slow").unwrap();
+    /// shutdown.force();
+    /// drop(slow);
+    /// let report = shutdown.report();
+    /// let (named, unnamed) = report.subsystems()[0].cut_off();
+    /// assert_eq!((named[0].name(), unnamed), ("GET /slow", 0));
+    /// ```
+    pub fn cut_off(&self) -> (&[Straggler], usize) {
+        (&self.forced_alive.0, self.forced_alive.1)
+    }
+}
+
 impl fmt::Display for SubsystemReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", display_path(&self.path), self.status)?;
@@ -462,6 +488,12 @@ impl fmt::Display for SubsystemReport {
                 }
                 if let Some(forced) = self.forced_after {
                     write!(f, " after {forced:.1?}")?;
+                }
+                let (named, unnamed) = self.cut_off();
+                if self.status == SubsystemStatus::Forced && named.len() + unnamed > 0 {
+                    f.write_str(" (cut off: ")?;
+                    write_list(f, named, unnamed)?;
+                    f.write_str(")")?;
                 }
                 match (self.drained_after, self.started) {
                     (Some(took), _) => write!(f, ", drained in {took:.1?}")?,

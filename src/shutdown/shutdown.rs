@@ -91,6 +91,16 @@ impl Shutdown {
     /// unique; the report shows each
     /// subsystem by its path, the names from the root down joined by `/`.
     ///
+    /// # When a child goes away
+    ///
+    /// A child lives while a handle to it, one of its guards or one of its
+    /// own children does. When the last goes, its tokens still held elsewhere
+    /// are cancelled (nobody could trigger them any more), and it leaves
+    /// reports, unless a report must still show it: it was forced, or it
+    /// took part in its parent's shutdown. So per-connection children of a
+    /// long-running server do not accumulate; keep a handle to each phase
+    /// you want the final report to list while it runs.
+    ///
     /// Takes the tree's lock briefly; no user code runs under it.
     ///
     /// ```

@@ -27,8 +27,11 @@
 //!   nodes that wait on it, so no start is lost. A force starts it anyway.
 //! - **I5** Indices in `children`, `deps` and `dependents` always name live
 //!   slab entries: a node whose subsystem is gone is removed together with
-//!   every index naming it, unless it was forced (a report must still show
-//!   that), in which case it stays as a tombstone.
+//!   every index naming it, unless a report must still show it (it was
+//!   forced, or it started while its parent was shutting down too: a
+//!   tree-wide shutdown's report lists every subsystem that took part), in
+//!   which case it stays as a tombstone. So nodes of subsystems that end
+//!   while the service runs (a finished connection) do not accumulate.
 //! - **I6** Lock order: the tree lock, then a subsystem's registry lock;
 //!   never the reverse.
 //! - **I7** The phase graph has no cycle: `after` refuses an order under
@@ -148,6 +151,9 @@ struct Node {
     gone: bool,
     /// The force hook ran (it traces and force-starts once).
     force_hooked: bool,
+    /// What was still running when it was forced: the guards a report can
+    /// name, and how many others.
+    forced_alive: (Vec<Straggler>, usize),
 }
 
 /// What the tree decided under its lock, done after unlocking (I2).
@@ -298,7 +304,9 @@ impl Tree {
             let Some(node) = state.nodes.get_mut(id) else {
                 return;
             };
-            node.sync_forced(&sub.hard);
+            let _ = node;
+            state.sync_forced(id, sub);
+            let node = state.node_mut(id);
             if node.drained_at.is_some() || std::mem::replace(&mut node.force_hooked, true) {
                 return;
             }
@@ -352,9 +360,8 @@ impl Tree {
     /// Whether `sub` was forced before it was drained.
     pub(super) fn is_forced(&self, sub: &Subsystem) -> bool {
         let mut state = self.lock();
-        let node = state.node_mut(sub.id);
-        node.sync_forced(&sub.hard);
-        node.forced_at.is_some()
+        state.sync_forced(sub.id, sub);
+        state.node(sub.id).forced_at.is_some()
     }
 
     /// Records a failure of work in `id` and applies its policy.
@@ -430,16 +437,7 @@ impl Node {
             forced_at: None,
             gone: false,
             force_hooked: false,
-        }
-    }
-
-    /// Records a force that `hard`'s cancellation shows but the hook has not
-    /// reported yet, unless the subsystem was drained first. A force by a
-    /// deadline is dated at the deadline.
-    fn sync_forced(&mut self, hard: &CancellationToken) {
-        if self.forced_at.is_none() && self.drained_at.is_none() && hard.is_cancelled() {
-            let now = Instant::now();
-            self.forced_at = Some(hard.deadline().filter(|&at| at <= now).unwrap_or(now));
+            forced_alive: (Vec::new(), 0),
         }
     }
 
@@ -560,11 +558,11 @@ impl TreeState {
     /// `id`'s state word reached drained (I1): wakes its waiters, releases its
     /// hold on the parent (I3), retries its dependents (I4).
     fn drained(&mut self, id: usize, fx: &mut Effects) {
-        let node = self.node_mut(id);
-        let inner = node.inner.upgrade();
+        let inner = self.node(id).inner.upgrade();
         if let Some(inner) = &inner {
-            node.sync_forced(&inner.hard);
+            self.sync_forced(id, inner);
         }
+        let node = self.node_mut(id);
         let now = Instant::now();
         node.drained_at = Some(now);
         let since = node.started_at.map(|at| now.saturating_duration_since(at));
@@ -628,7 +626,15 @@ impl TreeState {
             node.deps.clear();
             node.dependents.clear();
         }
-        if self.node(id).forced_at.is_none() {
+        // A report of a tree-wide shutdown shows every subsystem that took
+        // part (or was forced); one that never started, or was shut down on
+        // its own while its parent runs (a finished connection), leaves.
+        let node = self.node(id);
+        let took_part = node.started_at.is_some()
+            && node
+                .parent
+                .is_none_or(|parent| self.node(parent).started_at.is_some());
+        if node.forced_at.is_none() && !took_part {
             // I5: out of the slab, with every index naming it.
             for &child in &children {
                 self.node_mut(child).parent = None;
@@ -679,6 +685,52 @@ impl TreeState {
         false
     }
 
+    /// Records a force that `sub`'s hard token shows but the hook has not
+    /// reported yet, unless the subsystem was drained first, with what was
+    /// still running. A force by a deadline is dated at the deadline.
+    fn sync_forced(&mut self, id: usize, sub: &Subsystem) {
+        let node = self.node(id);
+        if node.forced_at.is_some() || node.drained_at.is_some() || !sub.hard.is_cancelled() {
+            return;
+        }
+        let now = Instant::now();
+        let at = sub.hard.deadline().filter(|&at| at <= now).unwrap_or(now);
+        let alive = self.alive(id, sub, now);
+        let node = self.node_mut(id);
+        node.forced_at = Some(at);
+        node.forced_alive = alive;
+    }
+
+    /// The guards alive in `sub` (`id`) that a report can name, and how many
+    /// others (I6: the tree lock is held; this takes the registry lock).
+    fn alive(&self, id: usize, sub: &Subsystem, now: Instant) -> (Vec<Straggler>, usize) {
+        // Under the registry lock registered guards do not come or go, and
+        // under the tree lock child holds do not either (I3): what is left of
+        // the count is exactly the unnamed guards.
+        let registry = sub.registry();
+        // ORDERING: pairs with the guards' `Release`.
+        let count = sub.state.load(Ordering::Acquire) / ONE_GUARD;
+        let named: Vec<Straggler> = registry
+            .live
+            .values()
+            .map(|entry| Straggler {
+                name: entry.name.clone(),
+                site: entry.site,
+                subsystem: sub.path.clone(),
+                age: now.saturating_duration_since(entry.born),
+            })
+            .collect();
+        drop(registry);
+        let holds = self
+            .node(id)
+            .children
+            .iter()
+            .filter(|&&c| self.node(c).holds_parent)
+            .count();
+        let unnamed = count.saturating_sub(named.len() + holds);
+        (named, unnamed)
+    }
+
     /// Names of `id`'s registered guards still alive (for a trace event).
     fn straggler_names(&self, id: usize, fx: &mut Effects) -> Vec<String> {
         if !fx.trace.enabled() {
@@ -705,40 +757,19 @@ impl TreeState {
         let root_path = self.node(id).path.clone();
         let mut subsystems = Vec::new();
         for next in self.subtree(id) {
-            let node = self.node_mut(next);
-            if let Some(inner) = node.inner.upgrade() {
-                node.sync_forced(&inner.hard);
+            if let Some(inner) = self.node(next).inner.upgrade() {
+                self.sync_forced(next, &inner);
                 fx.keep.push(inner);
             }
             let node = self.node(next);
-            let mut stragglers = Vec::new();
-            let mut unnamed = 0;
-            if let Some(inner) = node.inner.upgrade() {
-                // I6. Under the registry lock registered guards do not come or
-                // go, and under the tree lock child holds do not either (I3):
-                // what is left of the count is exactly the unnamed guards.
-                let registry = inner.registry();
-                // ORDERING: pairs with the guards' `Release`.
-                let count = inner.state.load(Ordering::Acquire) / ONE_GUARD;
-                stragglers = registry
-                    .live
-                    .values()
-                    .map(|entry| Straggler {
-                        name: entry.name.clone(),
-                        site: entry.site,
-                        subsystem: node.path.clone(),
-                        age: now.saturating_duration_since(entry.born),
-                    })
-                    .collect();
-                drop(registry);
-                let holds = node
-                    .children
-                    .iter()
-                    .filter(|&&c| self.node(c).holds_parent)
-                    .count();
-                unnamed = count.saturating_sub(stragglers.len() + holds);
-                fx.keep.push(inner);
-            }
+            let (stragglers, unnamed) = match node.inner.upgrade() {
+                Some(inner) => {
+                    let alive = self.alive(next, &inner, now);
+                    fx.keep.push(inner);
+                    alive
+                }
+                None => (Vec::new(), 0),
+            };
             let since = |at: Option<Instant>| at.map(|at| now.saturating_duration_since(at));
             let started = since(node.started_at);
             let status = match (node.started_at, node.drained_at, node.forced_at) {
@@ -775,6 +806,7 @@ impl TreeState {
                 started,
                 drained_after: between(node.started_at, node.drained_at),
                 forced_after: between(node.started_at, node.forced_at),
+                forced_alive: node.forced_alive.clone(),
             });
         }
         let failures = self
