@@ -21,6 +21,7 @@ fn main() {
     select_answer_or_shutdown();
     timeouts_on_any_runtime();
     graceful_shutdown_reports_stragglers();
+    shutdown_in_phases_with_a_forced_straggler();
     println!("\ntour finished");
 }
 
@@ -357,4 +358,43 @@ fn graceful_shutdown_reports_stragglers() {
         shutdown.is_drained(),
         shutdown.guard().is_err()
     );
+}
+
+/// A service shuts down in phases: `http` (with a grace period) first, then
+/// `writer`, which flushes only once every request is done. A request that
+/// ignores the stop signal is forced when the grace period runs out, and the
+/// report names it by its subsystem's path.
+fn shutdown_in_phases_with_a_forced_straggler() {
+    println!("== shutdown: nested subsystems, ordered phases, a forced straggler");
+    let root = Shutdown::new();
+    let http = root.child("http");
+    let writer = root.child("writer");
+    writer.after(&[&http]).unwrap(); // flush only after the requests are done
+    http.set_grace(Duration::from_millis(30));
+    let conn = http.child("conn 127.0.0.1:5000");
+
+    let slow = conn.guard_named("GET /slow").unwrap();
+    let request = thread::spawn(move || {
+        slow.hard_token().wait(); // deaf to the soft stop: only the grace period's end stops it
+        let reason = slow.hard_token().reason().unwrap();
+        println!("   GET /slow: aborted ({reason})");
+    });
+    let flush = writer.guard_named("flush").unwrap();
+    let flusher = thread::spawn(move || {
+        flush.token().wait(); // starts once http is drained
+        println!("   writer: flushing");
+    });
+
+    root.trigger();
+    println!("   while draining:");
+    for line in root.report().to_string().lines() {
+        println!("     {line}");
+    }
+    request.join().unwrap();
+    flusher.join().unwrap();
+    root.wait();
+    println!("   at the end:");
+    for line in root.report().to_string().lines() {
+        println!("     {line}");
+    }
 }

@@ -176,6 +176,12 @@ impl Drop for ShutdownGuard {
                 Arc::from("panicked while holding the guard"),
             );
         }
+        if self.shutdown.hard.is_cancelled() {
+            // Forced: let the report list this guard among the work the
+            // force cut off, before it is gone (the force hook may not have
+            // run yet).
+            self.shutdown.tree.note_forced(&self.shutdown);
+        }
         let drained = match self.registered {
             // Uncounted under the registry lock, as it was counted.
             Some(id) => self.shutdown.release_registered(id),

@@ -357,6 +357,12 @@ impl Tree {
         self.lock().node(id).requested.is_some()
     }
 
+    /// A guard of `sub` is about to be released after `sub`'s hard token was
+    /// cancelled: records the force now, while what it cut off still counts.
+    pub(super) fn note_forced(&self, sub: &Subsystem) {
+        self.lock().sync_forced(sub.id, sub);
+    }
+
     /// Whether `sub` was forced before it was drained.
     pub(super) fn is_forced(&self, sub: &Subsystem) -> bool {
         let mut state = self.lock();
