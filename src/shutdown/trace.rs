@@ -111,7 +111,7 @@ impl Trace {
                     tracing::warn!(target: "ripcord::shutdown", subsystem = %path, %reason, ?stragglers, "subsystem forced: its work is told to abort");
                 }
                 Event::Failed { failure } => {
-                    tracing::error!(target: "ripcord::shutdown", subsystem = %display_path(failure.subsystem()), kind = ?failure.kind(), message = %failure.message(), "work failed: {failure}");
+                    tracing::error!(target: "ripcord::shutdown", subsystem = %display_path(failure.subsystem()), kind = ?failure.kind(), error = %failure.message(), "work failed: {failure}");
                 }
             }
         }
