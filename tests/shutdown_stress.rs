@@ -89,3 +89,82 @@ fn guard_races_trigger() {
         },
     );
 }
+
+/// Shutdown v2: a grandchild's last guard (dropped by the peer) races the
+/// root's blocking drain wait (here): the child's drain releases its hold on the root
+/// under the tree lock, then wakes the waiter.
+#[test]
+fn a_grandchilds_last_guard_races_the_roots_wait() {
+    race(
+        || {
+            let root = Shutdown::new();
+            let conn = root.child("http").child("conn");
+            let g = conn.guard_named("GET /").unwrap();
+            root.trigger();
+            (g, (root, conn))
+        },
+        drop::<ShutdownGuard>,
+        |(root, conn)| {
+            root.wait();
+            assert!(conn.is_drained());
+            assert!(root.guard().is_err());
+        },
+    );
+}
+
+/// A phase's dependency drains (its last guard dropped by the peer) while
+/// this thread triggers the tree: the
+/// dependent phase starts exactly once, after the dependency.
+#[test]
+fn a_phase_dependency_drains_while_the_tree_is_triggered() {
+    race(
+        || {
+            let root = Shutdown::new();
+            let http = root.child("http");
+            let db = root.child("db");
+            db.after(&[&http]).unwrap();
+            let g = http.guard().unwrap();
+            (g, (root, http, db))
+        },
+        drop::<ShutdownGuard>,
+        |(root, http, db)| {
+            let db_token = db.token();
+            root.trigger();
+            root.wait();
+            assert!(http.is_drained() && db.is_drained() && db_token.is_cancelled());
+        },
+    );
+}
+
+/// A force and a report (here) race the last guard's drop (the peer): the
+/// subsystem ends forced or drained, never half of each, and the report's
+/// counts stay within what was alive.
+#[test]
+fn force_races_the_last_guard_and_a_report() {
+    race(
+        || {
+            let root = Shutdown::new();
+            let jobs = root.child("jobs");
+            let g = jobs.guard_named("job").unwrap();
+            root.trigger();
+            (g, (root, jobs))
+        },
+        drop::<ShutdownGuard>,
+        |(root, jobs)| {
+            root.force();
+            let report = root.report();
+            assert!(report.active() <= 1);
+            root.wait();
+            let status = root.report().subsystems()[1].status();
+            assert!(matches!(
+                status,
+                ripcord::shutdown::SubsystemStatus::Forced
+                    | ripcord::shutdown::SubsystemStatus::Drained
+            ));
+            assert_eq!(
+                jobs.is_forced(),
+                status == ripcord::shutdown::SubsystemStatus::Forced
+            );
+        },
+    );
+}
