@@ -68,17 +68,26 @@ fn guards_count_in_flight_work() {
     assert!(!shutdown.is_drained(), "not drained before a trigger");
 }
 
+/// Guards share their subsystem's guard token (no allocation per guard):
+/// cancelling it by hand tells the subsystem's guards to wrap up, but never
+/// triggers shutdown, and never reaches tokens made with `Shutdown::token`
+/// or other subsystems.
 #[test]
-fn guard_token_is_cancelled_by_trigger_only() {
+fn cancelling_a_guard_token_never_triggers_and_stays_in_its_subsystem() {
     let shutdown = Shutdown::new();
+    let other = shutdown.child("other");
     let g = shutdown.guard().unwrap();
     let h = shutdown.guard_named("h").unwrap();
+    let own = shutdown.token();
+    let elsewhere = other.guard().unwrap();
     g.token().cancel();
     assert!(!shutdown.is_triggered());
-    assert!(!h.token().is_cancelled());
+    assert!(h.token().is_cancelled(), "shared by the subsystem's guards");
+    assert!(!own.is_cancelled());
+    assert!(!elsewhere.token().is_cancelled());
     shutdown.trigger_with(CancelReason::custom("bye"));
-    assert!(h.token().is_cancelled());
-    assert_eq!(h.token().reason().unwrap().to_string(), "bye");
+    assert_eq!(own.reason().unwrap().to_string(), "bye");
+    assert_eq!(elsewhere.token().reason().unwrap().to_string(), "bye");
 }
 
 #[test]

@@ -83,7 +83,7 @@ pub enum FailureKind {
 pub struct Failure {
     pub(super) subsystem: Arc<str>,
     pub(super) name: Option<Arc<str>>,
-    pub(super) site: &'static Location<'static>,
+    pub(super) site: Option<&'static Location<'static>>,
     pub(super) kind: FailureKind,
     pub(super) message: Arc<str>,
     pub(super) at: Instant,
@@ -112,15 +112,17 @@ impl Failure {
         self.name.as_deref()
     }
 
-    /// Where the guard was taken (or the future tracked, or the thread
-    /// spawned).
+    /// Where the work came from: where a named guard was taken (or the
+    /// thread spawned), where the future was tracked, or, for an unnamed
+    /// guard, where [`fail`](super::ShutdownGuard::fail) was called. `None`
+    /// for an unnamed guard dropped by a panic.
     ///
     /// ```
     /// # let shutdown = ripcord::shutdown::Shutdown::new();
-    /// # shutdown.guard().unwrap().fail("x");
-    /// assert!(shutdown.report().failures()[0].call_site().file().ends_with(".rs"));
+    /// shutdown.guard().unwrap().fail("x");
+    /// assert_eq!(shutdown.report().failures()[0].call_site().unwrap().line(), line!() - 1);
     /// ```
-    pub fn call_site(&self) -> &'static Location<'static> {
+    pub fn call_site(&self) -> Option<&'static Location<'static>> {
         self.site
     }
 
@@ -164,7 +166,10 @@ impl fmt::Display for Failure {
         write!(f, "{}: ", super::path::display_path(&self.subsystem))?;
         match &self.name {
             Some(name) => write!(f, "{name:?}")?,
-            None => write!(f, "guard at {}", self.site)?,
+            None => match self.site {
+                Some(site) => write!(f, "guard at {site}")?,
+                None => f.write_str("unnamed guard")?,
+            },
         }
         match self.kind {
             FailureKind::Error => write!(f, " failed: {}", self.message),

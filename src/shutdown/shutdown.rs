@@ -330,8 +330,9 @@ impl Shutdown {
     /// need helpers to finish; their tokens are born cancelled), but not once
     /// the drain is over.
     ///
-    /// Never blocks: one compare-and-swap (the guard's tokens are made on
-    /// first use). An unnamed guard shows up in a [`DrainReport`] only as a
+    /// Never blocks, never allocates: one compare-and-swap and a reference
+    /// count (the guard hands out its subsystem's shared guard tokens). An
+    /// unnamed guard shows up in a [`DrainReport`] only as a
     /// count, unless [call sites are recorded](Shutdown::record_call_sites).
     ///
     /// # Errors
@@ -400,7 +401,12 @@ impl Shutdown {
     /// ```
     #[track_caller]
     pub fn track<F: Future>(&self, future: F) -> Result<Tracked<F>, AlreadyDrained> {
-        Ok(Tracked::new(future, self.guard()?, None))
+        Ok(Tracked::new(
+            future,
+            self.guard()?,
+            None,
+            Location::caller(),
+        ))
     }
 
     /// Like [`track`](Shutdown::track), with a name that reports show.
@@ -420,7 +426,12 @@ impl Shutdown {
         name: impl Into<Cow<'static, str>>,
         future: F,
     ) -> Result<Tracked<F>, AlreadyDrained> {
-        Ok(Tracked::new(future, self.guard_named(name)?, None))
+        Ok(Tracked::new(
+            future,
+            self.guard_named(name)?,
+            None,
+            Location::caller(),
+        ))
     }
 
     /// Like [`track`](Shutdown::track) for a future that returns a `Result`:
@@ -445,7 +456,12 @@ impl Shutdown {
         F: Future<Output = Result<T, E>>,
         E: fmt::Display,
     {
-        Ok(Tracked::new(future, self.guard()?, Some(check_result)))
+        Ok(Tracked::new(
+            future,
+            self.guard()?,
+            Some(check_result),
+            Location::caller(),
+        ))
     }
 
     /// [`track_result`](Shutdown::track_result) with a name that reports and
@@ -475,6 +491,7 @@ impl Shutdown {
             future,
             self.guard_named(name)?,
             Some(check_result),
+            Location::caller(),
         ))
     }
 
@@ -527,7 +544,7 @@ impl Shutdown {
                         None
                     }
                     Err(payload) => {
-                        drop_after_panic(guard, &*payload);
+                        drop_after_panic(guard, &*payload, None);
                         resume_unwind(payload)
                     }
                 }

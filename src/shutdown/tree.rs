@@ -70,6 +70,12 @@ pub(super) struct Subsystem {
     pub(super) id: usize,
     /// `http/conn 127.0.0.1:5000`; empty for a root.
     pub(super) path: Arc<str>,
+    /// The guard tokens: what guards and tracked futures hand out as their
+    /// `token()` and `hard_token()`. Children of `soft` and `hard`, shared by
+    /// the subsystem's guards, so that a guard costs no allocation.
+    pub(super) guard_soft: CancellationToken,
+    pub(super) guard_hard: CancellationToken,
+
     /// Keeps the parent alive while a child is (the tree itself holds only
     /// weak references), so a report from the root finds every live
     /// subsystem.
@@ -84,10 +90,14 @@ impl Subsystem {
         parent: Option<&Arc<Subsystem>>,
         call_sites: bool,
     ) -> Self {
+        let soft = CancellationToken::new();
+        let hard = parent.map_or_else(CancellationToken::new, |p| p.hard.child_token());
         Subsystem {
             count: Count::new(call_sites),
-            soft: CancellationToken::new(),
-            hard: parent.map_or_else(CancellationToken::new, |p| p.hard.child_token()),
+            guard_soft: soft.child_token(),
+            guard_hard: hard.child_token(),
+            soft,
+            hard,
             tree,
             id,
             path,
@@ -375,7 +385,7 @@ impl Tree {
         &self,
         id: usize,
         name: Option<Arc<str>>,
-        site: &'static Location<'static>,
+        site: Option<&'static Location<'static>>,
         kind: super::FailureKind,
         message: Arc<str>,
     ) {
