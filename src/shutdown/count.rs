@@ -43,13 +43,14 @@ pub(super) const ONE_GUARD: usize = 2;
 /// Exactly one operation moves the word into (1, 0), and the tree then
 /// notifies the waiters (after its lock is released), so a waiter that
 /// checks, listens and checks again cannot miss it. Nothing leaves (1, 0).
+#[repr(C)] // what a guard touches first: one cache line with the `Arc` count
 pub(super) struct Count {
     pub(super) state: AtomicUsize,
-    /// Registered guards and the drain's waiters.
-    registry: Mutex<Registry>,
     /// 1 while unnamed guards are registered with their call site
     /// (`Shutdown::record_call_sites`); read with one relaxed load.
     call_sites: AtomicUsize,
+    /// Registered guards and the drain's waiters.
+    registry: Mutex<Registry>,
 }
 
 /// Guards a report can name: every named guard, and unnamed ones while call

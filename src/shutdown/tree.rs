@@ -57,6 +57,8 @@ use crate::{CancelReason, CancellationToken};
 
 /// One subsystem: its count of in-flight work, its two tokens, and its place
 /// in the tree. (Derefs to its [`Count`].)
+#[repr(C)] // `count` first: its state word shares a cache line with the
+// `Arc`'s reference count, the other word every guard writes.
 pub(super) struct Subsystem {
     count: Count,
     /// Cancelled when this subsystem starts shutting down (its own root: a
