@@ -8,6 +8,7 @@
 //! cargo bench -p ripcord-bench --bench report -- --filter latency      # only the latency percentiles
 //! cargo bench -p ripcord-bench --bench report -- --filter promise      # only the promises (scenario 8)
 //! cargo bench -p ripcord-bench --bench report -- --filter select       # only the select rows (scenario 9)
+//! cargo bench -p ripcord-bench --bench report -- --filter shutdown     # only the shutdown rows (scenario 10)
 //! RIPCORD_BENCH_OUT=docs/bench cargo bench -p ripcord-bench            # every bench; writes files
 //! ```
 //!
@@ -27,11 +28,13 @@
 //! round trip is timed on its own for latency percentiles (p50, p99): a
 //! fixed number per peer, interleaved across peers in chunks like the rounds.
 //!
-//! Scenario 7 (cancellation tokens), scenario 8 (promises) and scenario 9
+//! Scenario 7 (cancellation tokens), scenario 8 (promises), scenario 9
 //! (select: waiting for a value or a stop signal; its hand-off rows `9a`-`9c`
-//! in the same three placements) get their own summary tables and output
-//! files (`tokens.*`, `promise.*`, `select.*`). A filter that selects only
-//! one of these writes only its files.
+//! in the same three placements) and scenario 10 (graceful shutdown; its
+//! contending rows `10a`-`10c` in the three placements) get their own summary
+//! tables and output files (`tokens.*`, `promise.*`, `select.*`,
+//! `shutdown.*`). A filter that selects only one of these writes only its
+//! files.
 //!
 //! It is a `[[bench]]` target (`harness = false`) rather than an example so
 //! that it is always built with optimizations and runs with `cargo bench -p ripcord-bench`,
@@ -80,8 +83,8 @@ struct Group {
     best_oneshot: Option<Ratio>,
     /// Ours ÷ tokio-util (token scenarios only).
     vs_tokio_util: Option<Ratio>,
-    /// Ours ÷ each peer that has the operation, in row order (promise
-    /// scenario only).
+    /// Ours ÷ each peer that has the operation, in row order (promise and
+    /// shutdown scenarios only).
     vs_each: Vec<Ratio>,
     /// Each target's arm ÷ its reference (select scenario only).
     pairs: Vec<Pair>,
@@ -109,6 +112,9 @@ impl Group {
     }
     fn is_select(&self) -> bool {
         self.scenario.starts_with('9')
+    }
+    fn is_shutdown(&self) -> bool {
+        self.scenario.starts_with("10")
     }
     /// Ours ÷ the named peer, if it has the operation.
     fn vs(&self, peer: &str) -> Option<&Ratio> {
@@ -252,6 +258,7 @@ fn run_groups(s: &Settings) -> Vec<Group> {
     cases.extend(support::token_cases::cases());
     cases.extend(support::promise_cases::cases());
     cases.extend(support::select_cases::cases_in(&Placement::ALL));
+    cases.extend(support::shutdown_cases::cases_in(&Placement::ALL));
     let mut groups = Vec::new();
     let mut start = 0;
     while start < cases.len() {
@@ -269,14 +276,15 @@ fn run_groups(s: &Settings) -> Vec<Group> {
             let best_peer = ratio_to_best(&rows, |r| {
                 matches!(
                     r.kind,
-                    Kind::Oneshot | Kind::Channel | Kind::Token | Kind::Promise
+                    Kind::Oneshot | Kind::Channel | Kind::Token | Kind::Promise | Kind::Shutdown
                 )
             });
             let best_oneshot = ratio_to_best(&rows, |r| r.kind == Kind::Oneshot);
             let vs_tokio_util = ratio_to_best(&rows, |r| r.peer == "tokio-util");
-            let vs_each = if cases[start].scenario.starts_with('8') {
+            let scenario = cases[start].scenario;
+            let vs_each = if scenario.starts_with('8') || scenario.starts_with("10") {
                 rows.iter()
-                    .filter(|r| r.kind == Kind::Promise)
+                    .filter(|r| matches!(r.kind, Kind::Promise | Kind::Shutdown))
                     .filter_map(|r| ratio_to_best(&rows, |o| o.peer == r.peer))
                     .collect()
             } else {
@@ -552,6 +560,20 @@ fn latency_csv(groups: &[LatencyGroup]) -> String {
 
 /// The issue's target for a scenario, and whether this run meets it.
 fn target(g: &Group) -> (&'static str, Option<bool>) {
+    if g.is_shutdown() {
+        use support::shutdown_cases::{SWANSONG, TASK_TRACKER};
+        let (text, max_tracker, max_swansong) = support::shutdown_cases::target(g.op);
+        // Every limit of the row, each met or not; `None` if a ratio is
+        // missing or the row has no limit.
+        let met: Option<Vec<bool>> = [(TASK_TRACKER, max_tracker), (SWANSONG, max_swansong)]
+            .into_iter()
+            .filter_map(|(peer, max)| max.map(|max| g.vs(peer).map(|r| r.median <= max)))
+            .collect();
+        return (
+            text,
+            met.filter(|m| !m.is_empty()).map(|m| m.iter().all(|&m| m)),
+        );
+    }
     if g.is_select() {
         let met: Option<Vec<bool>> = g.pairs.iter().map(Pair::met).collect();
         return (
@@ -648,9 +670,10 @@ fn print_table(groups: &[Group]) {
     let tokens: Vec<&Group> = groups.iter().filter(|g| g.is_token()).collect();
     let promises: Vec<&Group> = groups.iter().filter(|g| g.is_promise()).collect();
     let selects: Vec<&Group> = groups.iter().filter(|g| g.is_select()).collect();
+    let shutdowns: Vec<&Group> = groups.iter().filter(|g| g.is_shutdown()).collect();
     let oneshot: Vec<&Group> = groups
         .iter()
-        .filter(|g| !g.is_token() && !g.is_promise() && !g.is_select())
+        .filter(|g| !g.is_token() && !g.is_promise() && !g.is_select() && !g.is_shutdown())
         .collect();
     if !oneshot.is_empty() {
         println!(
@@ -717,6 +740,14 @@ fn print_table(groups: &[Group]) {
             println!("{line}");
         }
     }
+    if !shutdowns.is_empty() {
+        println!(
+            "\nShutdown: ripcord's time / each peer's (median of per-round ratios [p25-p75]; < 1: ripcord is faster)\n"
+        );
+        for line in shutdown_table(&shutdowns, "NO") {
+            println!("{line}");
+        }
+    }
 }
 
 /// The select summary as markdown lines: one line per target (an arm ÷ its
@@ -752,17 +783,97 @@ fn select_table(groups: &[&Group], missed: &str) -> Vec<String> {
     lines
 }
 
-/// The peers of the promise groups, in row order.
-fn promise_peers(groups: &[&Group]) -> Vec<&'static str> {
+/// The peers of kind `kind` in `groups`, in row order.
+fn peers_of(groups: &[&Group], kind: Kind) -> Vec<&'static str> {
     let mut peers = Vec::new();
     for g in groups {
         for r in &g.rows {
-            if r.kind == Kind::Promise && !peers.contains(&r.peer) {
+            if r.kind == kind && !peers.contains(&r.peer) {
                 peers.push(r.peer);
             }
         }
     }
     peers
+}
+
+/// The peers of the promise groups, in row order.
+fn promise_peers(groups: &[&Group]) -> Vec<&'static str> {
+    peers_of(groups, Kind::Promise)
+}
+
+/// `ripcord / {peer}` header cells, one per peer.
+fn vs_headers(peers: &[&str]) -> String {
+    peers
+        .iter()
+        .map(|p| format!("ripcord / {p}"))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// One `median [p25-p75]` ratio cell per peer (`n/a` where the peer lacks
+/// the row).
+fn vs_cells(g: &Group, peers: &[&str]) -> String {
+    peers
+        .iter()
+        .map(|p| {
+            g.vs(p).map_or("n/a".into(), |r| {
+                format!("{:.2} [{:.2}-{:.2}]", r.median, r.p25, r.p75)
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// The "met" cell: `yes`, `missed` (how a miss is written), or `n/a`.
+fn met_cell(met: Option<bool>, missed: &str) -> &str {
+    match met {
+        Some(true) => "yes",
+        Some(false) => missed,
+        None => "n/a",
+    }
+}
+
+/// The shutdown summary as markdown lines: per row, ripcord ÷ each peer,
+/// the target and whether it is met (`no` is written as `missed`), and for
+/// the drain the time per drain of every coordinator, labelled as what it is:
+/// one machine's number, not a claim.
+fn shutdown_table(groups: &[&Group], missed: &str) -> Vec<String> {
+    let peers = peers_of(groups, Kind::Shutdown);
+    let mut lines = vec![
+        format!(
+            "| scenario | operation | {} | target | met | time per drain, median [p25-p75] (this machine, not a claim) |",
+            vs_headers(&peers)
+        ),
+        format!("|---|---|{}---|---|---|", "---|".repeat(peers.len())),
+    ];
+    for g in groups {
+        let (t, met) = target(g);
+        let met = met_cell(met, missed);
+        let each = vs_cells(g, &peers);
+        let absolute = if g.op == support::shutdown_cases::OP_DRAIN {
+            g.rows
+                .iter()
+                .filter(|r| r.available())
+                .map(|r| {
+                    format!(
+                        "{} {:.0} us [{:.0}-{:.0}]",
+                        r.peer,
+                        r.median() / 1e3,
+                        quantile(&r.samples, 0.25) / 1e3,
+                        quantile(&r.samples, 0.75) / 1e3
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        } else {
+            String::new()
+        };
+        lines.push(format!(
+            "| {} | {} | {} | {} | {} | {} |",
+            g.scenario, g.op, each, t, met, absolute
+        ));
+    }
+    lines
 }
 
 /// The promise summary as markdown lines: per operation, ripcord ÷ the
@@ -773,34 +884,19 @@ fn promise_table(groups: &[&Group], missed: &str) -> Vec<String> {
     let mut lines = vec![
         format!(
             "| operation | ripcord / fastest peer | {} | target | met |",
-            peers
-                .iter()
-                .map(|p| format!("ripcord / {p}"))
-                .collect::<Vec<_>>()
-                .join(" | ")
+            vs_headers(&peers)
         ),
         format!("|---|---|{}---|---|", "---|".repeat(peers.len())),
     ];
     for g in groups {
         let (t, met) = target(g);
-        let met = match met {
-            Some(true) => "yes",
-            Some(false) => missed,
-            None => "n/a",
-        };
-        let each: Vec<String> = peers
-            .iter()
-            .map(|p| {
-                g.vs(p).map_or("n/a".into(), |r| {
-                    format!("{:.2} [{:.2}-{:.2}]", r.median, r.p25, r.p75)
-                })
-            })
-            .collect();
+        let met = met_cell(met, missed);
+        let each = vs_cells(g, &peers);
         lines.push(format!(
             "| {} | {} | {} | {} | {} |",
             g.op,
             fmt_ratio(&g.best_peer),
-            each.join(" | "),
+            each,
             t,
             met
         ));
@@ -941,6 +1037,18 @@ Ready rows (one thread): a fresh channel holding its value, either created and f
 Hand-off rows: scenario 3's round trip (a fresh answer channel per round trip, its sender handed to a persistent worker thread over a std mpsc job queue; the worker sends), the same harness and placements for every arm; the token or stop channel lives as long as the caller. \
 Below, each ripcord arm's time / its reference's in the same row (median of per-round ratios [p25-p75]; < 1: the ripcord arm is faster).";
 
+/// How the shutdown rows are measured, for `shutdown.md`.
+const SHUTDOWN_NOTE: &str = "Scenario 10: graceful-shutdown coordinators, each through its default API. \
+`ripcord`: `Shutdown::new()`, `guard()` (count only: unnamed, call sites not recorded), `track(fut)`, `trigger()`, blocking `wait()`. \
+`tokio-util TaskTracker`: `TaskTracker::new()`, `token()`, `track_future(fut)`, `close()`, then `wait()` under `futures::executor::block_on` (it has no blocking wait). \
+`swansong`: `Swansong::new()`, `guard()`, `guarded(fut)` (a wrapper holding a guard until dropped; `interrupt(fut)` holds no guard and is not used), `shut_down()`, then the returned `ShutdownCompletion`'s blocking `block()`. \
+One-thread rows: guard create + drop; `track(async {})` polled once to completion with a no-op waker, then dropped. \
+Contending rows 10a-10c: two threads share one coordinator and each runs the operation `iters` times at once (both start when both are ready); a batch is timed from the first start to the last end, so the time is per operation of one thread. \
+10a: measuring thread on CPU 0, the other on CPU 1; 10b: both on CPU 0; 10c: four such pairs at once, each with its own coordinator, all 8 threads unpinned. \
+Drain row: a fresh coordinator and 10,000 guards made on the measuring thread and handed out to 8 unpinned dropper threads (1,250 each) untimed; timed from the trigger (`trigger` / `close` / `shut_down`), through the droppers dropping their guards, until the measuring thread's blocking wait returns; the time is per drain. \
+Informational row: ripcord's `guard_named(\"request\")` against the same peers (tokio-util has no names: its plain `token()`; swansong plain, and `swansong with_guard_report`, its opt-in diagnostics root, which records each guard's call site and time), beside `ripcord record_call_sites`, ripcord's diagnostics mode (`guard()` after `record_call_sites(true)`). \
+Below, ripcord's time / each peer's (median of per-round ratios [p25-p75]; < 1: ripcord is faster).";
+
 /// How the promise rows are measured, for `promise.md`.
 const PROMISE_NOTE: &str = "Scenario 8: every peer holds a `u64`; n/a: the peer has no such wait (none is emulated). \
 Async wake-up rows: each waiter has its own clone of the promise, its future boxed and polled once (pending) with its own counting `Arc` waker, untimed; \
@@ -956,10 +1064,13 @@ fn markdown(groups: &[Group], meta: &Meta) -> String {
     let tokens = groups.iter().all(Group::is_token);
     let promises = groups.iter().all(Group::is_promise);
     let selects = groups.iter().all(Group::is_select);
+    let shutdowns = groups.iter().all(Group::is_shutdown);
     let mut peers: Vec<&'static str> = Vec::new();
     for g in groups {
         for r in &g.rows {
-            if r.kind != Kind::Variant && !peers.contains(&r.peer) {
+            // The shutdown file shows ripcord's call-site mode beside its
+            // named guard (informational row).
+            if (r.kind != Kind::Variant || shutdowns) && !peers.contains(&r.peer) {
                 peers.push(r.peer);
             }
         }
@@ -1021,6 +1132,14 @@ fn markdown(groups: &[Group], meta: &Meta) -> String {
             .collect();
         let num = g.scenario.split(' ').next().unwrap_or("");
         let _ = writeln!(out, "| {num}. {} | {} |", g.op, cells.join(" | "));
+    }
+    if shutdowns {
+        let _ = writeln!(out, "\n{SHUTDOWN_NOTE}\n");
+        let refs: Vec<&Group> = groups.iter().collect();
+        for line in shutdown_table(&refs, "**no**") {
+            let _ = writeln!(out, "{line}");
+        }
+        return out;
     }
     if selects {
         let _ = writeln!(out, "\n{SELECT_NOTE}\n");
@@ -1135,7 +1254,7 @@ fn json(groups: &[Group], meta: &Meta) -> String {
             json_ratio(&g.best_peer),
             json_ratio(&g.best_oneshot),
             json_ratio(&g.vs_tokio_util),
-            if g.is_promise() {
+            if g.is_promise() || g.is_shutdown() {
                 format!(
                     "\"ours_vs_each\": [{}], ",
                     g.vs_each
@@ -1210,6 +1329,7 @@ fn color(kind: Kind) -> &'static str {
         Kind::Channel => "#868e96",
         Kind::Token => "#1c7ed6",
         Kind::Promise => "#1c7ed6",
+        Kind::Shutdown => "#1c7ed6",
         Kind::Floor => "#2f9e44",
     }
 }
@@ -1303,7 +1423,7 @@ fn svg(groups: &[Group], meta: &Meta, relative_to: &str) -> String {
     for (kind, label) in [
         (Kind::Ours, "ripcord"),
         (Kind::Variant, "local ripcord variant (experiment)"),
-        (Kind::Oneshot, "oneshot / token / promise peer"),
+        (Kind::Oneshot, "oneshot / token / promise / shutdown peer"),
         (Kind::Channel, "bounded(1) channel peer"),
         (Kind::Floor, "floor (not a peer)"),
     ] {
@@ -1383,14 +1503,17 @@ fn main() {
             groups.into_iter().partition(|g| g.is_token());
         let (promises, rest): (Vec<Group>, Vec<Group>) =
             rest.into_iter().partition(|g| g.is_promise());
-        let (selects, oneshot): (Vec<Group>, Vec<Group>) =
+        let (selects, rest): (Vec<Group>, Vec<Group>) =
             rest.into_iter().partition(|g| g.is_select());
+        let (shutdowns, oneshot): (Vec<Group>, Vec<Group>) =
+            rest.into_iter().partition(|g| g.is_shutdown());
         let mut files = Vec::new();
         for (stem, set) in [
             ("oneshot", &oneshot),
             ("tokens", &tokens),
             ("promise", &promises),
             ("select", &selects),
+            ("shutdown", &shutdowns),
         ] {
             if set
                 .iter()

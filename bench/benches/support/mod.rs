@@ -4,8 +4,9 @@
 //! performs the operation `iters` times and returns the elapsed time. The
 //! criterion bench (`benches/oneshot.rs`) and the side-by-side runner
 //! (`benches/report.rs`) drive the very same cases, so their numbers describe
-//! the same code. Scenario 7 (tokens), scenario 8 (promises) and scenario 9
-//! (select) add one more module of cases each beside `oneshot_cases`.
+//! the same code. Scenario 7 (tokens), scenario 8 (promises), scenario 9
+//! (select) and scenario 10 (shutdown) add one more module of cases each
+//! beside `oneshot_cases`.
 
 #![allow(dead_code)]
 
@@ -13,6 +14,7 @@ pub mod oneshot_cases;
 pub mod peers;
 pub mod promise_cases;
 pub mod select_cases;
+pub mod shutdown_cases;
 pub mod token_cases;
 
 use std::future::Future;
@@ -41,6 +43,25 @@ pub struct Case<R = Runner> {
     pub kind: Kind,
     /// `None` when the peer lacks the operation ("n/a").
     pub run: Option<R>,
+}
+
+impl Case {
+    /// A case whose peer has the operation.
+    pub fn new(
+        scenario: &'static str,
+        op: &'static str,
+        peer: &'static str,
+        kind: Kind,
+        run: Runner,
+    ) -> Case {
+        Case {
+            scenario,
+            op,
+            peer,
+            kind,
+            run: Some(run),
+        }
+    }
 }
 
 impl<R> Case<R> {

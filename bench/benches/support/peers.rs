@@ -26,6 +26,8 @@ pub enum Kind {
     Token,
     /// Another promise (a once-filled cell with waiters).
     Promise,
+    /// Another graceful-shutdown coordinator (scenario 10).
+    Shutdown,
     /// A lower bound that is not a usable peer (e.g. a bare event + flag).
     Floor,
 }
@@ -40,6 +42,7 @@ impl Kind {
             Kind::Channel => "channel",
             Kind::Token => "token",
             Kind::Promise => "promise",
+            Kind::Shutdown => "shutdown",
             Kind::Floor => "floor",
         }
     }

@@ -124,49 +124,33 @@ pub fn target_text(op: &str) -> &'static str {
     }
 }
 
-fn case(
-    scenario: &'static str,
-    op: &'static str,
-    peer: &'static str,
-    kind: Kind,
-    run: Runner,
-) -> Case {
-    Case {
-        scenario,
-        op,
-        peer,
-        kind,
-        run: Some(run),
-    }
-}
-
 /// All select cases: the two ready rows, then the hand-off row once per
 /// placement in `placements`. In each row `ripcord Select` comes first (the
 /// one that the generic tables and the chart compare the others to).
 pub fn cases_in(placements: &[Placement]) -> Vec<Case> {
     let mut all = vec![
-        case(
+        Case::new(
             S9,
             OP_READY,
             SELECT,
             Kind::Ours,
             ready_with_create(select_ready),
         ),
-        case(
+        Case::new(
             S9,
             OP_READY,
             IS_CANCELLED_TRY_RECV,
             Kind::Floor,
             ready_with_create(plain_ready),
         ),
-        case(
+        Case::new(
             S9,
             OP_READY_ONLY,
             SELECT,
             Kind::Ours,
             ready_sections(select_ready),
         ),
-        case(
+        Case::new(
             S9,
             OP_READY_ONLY,
             IS_CANCELLED_TRY_RECV,
@@ -176,16 +160,22 @@ pub fn cases_in(placements: &[Placement]) -> Vec<Case> {
     ];
     for &p in placements {
         let s = s9(p);
-        all.push(case(s, OP_HANDOFF, SELECT, Kind::Ours, handoff_select(p)));
-        all.push(case(
+        all.push(Case::new(
+            s,
+            OP_HANDOFF,
+            SELECT,
+            Kind::Ours,
+            handoff_select(p),
+        ));
+        all.push(Case::new(
             s,
             OP_HANDOFF,
             RECV_OR_CANCELLED,
             Kind::Ours,
             handoff_recv_or_cancelled(p),
         ));
-        all.push(case(s, OP_HANDOFF, RECV, Kind::Floor, handoff_recv(p)));
-        all.push(case(
+        all.push(Case::new(s, OP_HANDOFF, RECV, Kind::Floor, handoff_recv(p)));
+        all.push(Case::new(
             s,
             OP_HANDOFF,
             CROSSBEAM_SELECT,
