@@ -121,7 +121,8 @@ impl ShutdownGuard {
     /// A token cancelled when the work must stop now: the subsystem's grace
     /// period ran out ([`CancelReason::DeadlineExceeded`](crate::CancelReason::DeadlineExceeded))
     /// or it was [forced](super::Shutdown::force). Shared by the subsystem's
-    /// guards, like [`token`](ShutdownGuard::token).
+    /// guards, like [`token`](ShutdownGuard::token): cancelling it by hand
+    /// tells all of them to abort, and the report counts that as a force.
     ///
     /// ```
     /// use std::time::Duration;
@@ -212,7 +213,7 @@ impl Drop for ShutdownGuard {
             );
         }
         let sub = self.sub();
-        if sub.hard.is_cancelled() {
+        if sub.guard_hard.is_cancelled() {
             // Forced: let the report list this guard among the work the
             // force cut off, before it is gone (the force hook may not have
             // run yet).

@@ -108,6 +108,15 @@ impl Subsystem {
     }
 }
 
+impl Subsystem {
+    /// Whether the work here was told to abort: the hard token, or the
+    /// guards' hard token (cancelled first, as a child is before its parent
+    /// is marked, or by hand, which tells every guard the same).
+    pub(super) fn is_forced(&self) -> bool {
+        self.guard_hard.is_cancelled() || self.hard.is_cancelled()
+    }
+}
+
 impl core::ops::Deref for Subsystem {
     type Target = Count;
 
@@ -125,7 +134,7 @@ impl Drop for Subsystem {
             .soft
             .cancel_deferred(CancelReason::custom("subsystem dropped"));
         // The tree releases its hold on the parent and frees its node (I5).
-        self.tree.gone(self.id, self.hard.is_cancelled());
+        self.tree.gone(self.id, self.is_forced());
         resume(deferred.run());
     }
 }
@@ -308,15 +317,15 @@ impl Tree {
     ///
     /// The hook runs after the hard token's transition, possibly on a helper
     /// thread (deadlines), so a report or a drain may see the cancelled
-    /// token first: they record the force themselves ([`Node::sync_forced`]),
-    /// and the hook then only starts the subsystem and traces.
+    /// token first: they record the force themselves
+    /// ([`TreeState::sync_forced`]), and the hook then only starts the
+    /// subsystem and traces.
     fn forced(&self, sub: &Subsystem, reason: &CancelReason) {
         let id = sub.id;
         self.with(|state, fx| {
-            let Some(node) = state.nodes.get_mut(id) else {
+            if state.nodes.get(id).is_none() {
                 return;
-            };
-            let _ = node;
+            }
             state.sync_forced(id, sub);
             let node = state.node_mut(id);
             if node.drained_at.is_some() || std::mem::replace(&mut node.force_hooked, true) {
@@ -708,7 +717,7 @@ impl TreeState {
     /// still running. A force by a deadline is dated at the deadline.
     fn sync_forced(&mut self, id: usize, sub: &Subsystem) {
         let node = self.node(id);
-        if node.forced_at.is_some() || node.drained_at.is_some() || !sub.hard.is_cancelled() {
+        if node.forced_at.is_some() || node.drained_at.is_some() || !sub.is_forced() {
             return;
         }
         let now = Instant::now();
