@@ -7,9 +7,9 @@ use super::Shutdown;
 use crate::CancelReason;
 use crate::loom::{AtomicUsize, Ordering};
 
-/// The process's signal handler could not be installed: another one is
-/// already set (by an earlier call, or by another crate through `ctrlc`), or
-/// the operating system refused.
+/// The process's signal handler could not be installed: one is already set
+/// through `ctrlc` (by an earlier call, or by another crate), or the
+/// operating system refused.
 ///
 /// ```no_run
 /// let shutdown = ripcord::shutdown::Shutdown::new();
@@ -41,12 +41,15 @@ impl Shutdown {
     /// Needs no async runtime: the handler runs on a thread the `ctrlc` crate
     /// starts, never inside the raw signal handler, so the trigger may run
     /// token callbacks and wake tasks of any executor. One handler per
-    /// process: call it once, on the root.
+    /// process: call it once, on the root. It replaces what the process did
+    /// with these signals before, including an inherited "ignore" (a
+    /// background job's SIGINT, `nohup`'s SIGHUP): asking for the signals
+    /// means handling them.
     ///
     /// # Errors
     ///
-    /// [`SignalError`] if a handler is already installed (by an earlier call
-    /// or another `ctrlc` user) or the system refuses.
+    /// [`SignalError`] if a handler was already installed through `ctrlc`
+    /// (an earlier call, or another crate using it), or the system refuses.
     ///
     /// ```no_run
     /// use std::time::Duration;
@@ -64,7 +67,7 @@ impl Shutdown {
     pub fn trigger_on_signals(&self) -> Result<(), SignalError> {
         let shutdown = self.clone();
         let received = AtomicUsize::new(0);
-        ctrlc::try_set_handler(move || {
+        ctrlc::set_handler(move || {
             if received.fetch_add(1, Ordering::Relaxed) == 0 {
                 shutdown.trigger_with(CancelReason::custom("signal"));
             } else {
