@@ -6,6 +6,8 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::path::GuardLabel;
+
 /// What a failure in a subsystem's work triggers. Set per subsystem with
 /// [`Shutdown::on_failure`](super::Shutdown::on_failure); a child copies its
 /// parent's policy when it is made.
@@ -163,14 +165,12 @@ impl Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", super::path::display_path(&self.subsystem))?;
-        match &self.name {
-            Some(name) => write!(f, "{name:?}")?,
-            None => match self.site {
-                Some(site) => write!(f, "guard at {site}")?,
-                None => f.write_str("unnamed guard")?,
-            },
-        }
+        write!(
+            f,
+            "{}: {}",
+            super::path::display_path(&self.subsystem),
+            GuardLabel(self.name.as_deref(), self.site)
+        )?;
         match self.kind {
             FailureKind::Error => write!(f, " failed: {}", self.message),
             FailureKind::Panic => write!(f, " panicked: {}", self.message),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::failure::Failure;
-use super::path::display_path;
+use super::path::{GuardLabel, display_path};
 
 /// The answer to "how did the shutdown go, and what is still running?".
 ///
@@ -585,12 +585,15 @@ impl Straggler {
     }
 }
 
+impl Straggler {
+    /// The guard's name quoted, or `guard at {call site}`.
+    pub(super) fn label(&self) -> GuardLabel<'_> {
+        GuardLabel(self.name.as_deref(), Some(self.site))
+    }
+}
+
 impl fmt::Display for Straggler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.name {
-            Some(name) => write!(f, "{name:?}")?,
-            None => write!(f, "guard at {}", self.site)?,
-        }
-        write!(f, " (age {:.1?})", self.age)
+        write!(f, "{} (age {:.1?})", self.label(), self.age)
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::failure::Failure;
 #[cfg(feature = "tracing")]
 use super::path::display_path;
+use super::report::Straggler;
 use crate::CancelReason;
 
 /// Events waiting for the tree lock to be released.
@@ -43,10 +44,6 @@ enum Event {
 
 #[cfg(feature = "tracing")]
 impl Trace {
-    pub(super) fn enabled(&self) -> bool {
-        true
-    }
-
     fn push(&mut self, event: Event) {
         self.events.push(event);
     }
@@ -72,11 +69,13 @@ impl Trace {
         });
     }
 
-    pub(super) fn forced(&mut self, path: &str, reason: &CancelReason, stragglers: Vec<String>) {
+    /// `cut_off`: the guards a report can name that were alive when the
+    /// subsystem was forced.
+    pub(super) fn forced(&mut self, path: &str, reason: &CancelReason, cut_off: &[Straggler]) {
         self.push(Event::Forced {
             path: display_path(path).to_owned(),
             reason: reason.to_string(),
-            stragglers,
+            stragglers: cut_off.iter().map(|s| s.label().to_string()).collect(),
         });
     }
 
@@ -120,13 +119,10 @@ impl Trace {
 
 #[cfg(not(feature = "tracing"))]
 impl Trace {
-    pub(super) fn enabled(&self) -> bool {
-        false
-    }
     pub(super) fn triggered(&mut self, _: &str, _: &CancelReason) {}
     pub(super) fn started(&mut self, _: &str) {}
     pub(super) fn drained(&mut self, _: &str, _: Option<Duration>, _: bool) {}
-    pub(super) fn forced(&mut self, _: &str, _: &CancelReason, _: Vec<String>) {}
+    pub(super) fn forced(&mut self, _: &str, _: &CancelReason, _: &[Straggler]) {}
     pub(super) fn failed(&mut self, _: &Failure) {}
     pub(super) fn emit(self) {}
 }

@@ -335,8 +335,8 @@ impl Tree {
                 node.requested = Some(reason.clone());
             }
             let started = node.started_at.is_some();
-            let stragglers = state.straggler_names(id, fx);
-            fx.trace.forced(&state.node(id).path, reason, stragglers);
+            let node = state.node(id);
+            fx.trace.forced(&node.path, reason, &node.forced_alive.0);
             if !started {
                 state.start(id, fx);
             }
@@ -756,27 +756,6 @@ impl TreeState {
             .count();
         let unnamed = count.saturating_sub(named.len() + holds);
         (named, unnamed)
-    }
-
-    /// Names of `id`'s registered guards still alive (for a trace event).
-    fn straggler_names(&self, id: usize, fx: &mut Effects) -> Vec<String> {
-        if !fx.trace.enabled() {
-            return Vec::new();
-        }
-        let Some(inner) = self.node(id).inner.upgrade() else {
-            return Vec::new();
-        };
-        let names = inner
-            .registry()
-            .live
-            .values()
-            .map(|entry| match &entry.name {
-                Some(name) => format!("{name:?}"),
-                None => format!("guard at {}", entry.site),
-            })
-            .collect();
-        fx.keep.push(inner);
-        names
     }
 
     fn report(&mut self, id: usize, fx: &mut Effects) -> DrainReport {
