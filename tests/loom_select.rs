@@ -15,15 +15,22 @@ use loom_support::{Helpers, counting, model};
 use ripcord::select::Select;
 use ripcord::{CancellationToken, oneshot};
 
+/// A token and a receiver, with one helper thread cancelling the token and
+/// another sending `value`, both already started.
+fn cancel_and_send(value: u8) -> (CancellationToken, oneshot::Receiver<u8>, Helpers) {
+    let token = CancellationToken::new();
+    let (tx, rx) = oneshot::channel::<u8>();
+    let mut helpers = Helpers::default();
+    let t = token.clone();
+    helpers.spawn(move || t.cancel());
+    helpers.spawn(move || tx.send(value).unwrap());
+    (token, rx, helpers)
+}
+
 #[test]
 fn two_events_firing_while_a_thread_registers_wake_it() {
     model(|| {
-        let token = CancellationToken::new();
-        let (tx, mut rx) = oneshot::channel::<u8>();
-        let mut helpers = Helpers::default();
-        let t = token.clone();
-        helpers.spawn(move || t.cancel());
-        helpers.spawn(move || tx.send(1).unwrap());
+        let (token, mut rx, helpers) = cancel_and_send(1);
         {
             let mut sel = Select::new();
             sel.cancelled(&token);
@@ -96,12 +103,7 @@ fn an_event_firing_while_the_waiter_withdraws_after_another_fired() {
 #[test]
 fn recv_or_cancelled_racing_a_send_and_a_cancel_loses_nothing() {
     model(|| {
-        let token = CancellationToken::new();
-        let (tx, mut rx) = oneshot::channel::<u8>();
-        let mut helpers = Helpers::default();
-        let t = token.clone();
-        helpers.spawn(move || t.cancel());
-        helpers.spawn(move || tx.send(4).unwrap());
+        let (token, mut rx, helpers) = cancel_and_send(4);
         let first = rx.recv_or_cancelled(&token);
         helpers.await_all();
         match first {

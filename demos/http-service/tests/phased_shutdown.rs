@@ -33,17 +33,16 @@ fn client() -> ureq::Agent {
 }
 
 fn get(agent: &ureq::Agent, url: &str) -> Reply {
-    let mut response = agent.get(url).call().map_err(|err| err.to_string())?;
-    let status = response.status().as_u16();
-    let body = response
-        .body_mut()
-        .read_to_string()
-        .map_err(|err| err.to_string())?;
-    Ok((status, body))
+    reply(agent.get(url).call())
 }
 
 fn post(agent: &ureq::Agent, url: &str, body: &str) -> Reply {
-    let mut response = agent.post(url).send(body).map_err(|err| err.to_string())?;
+    reply(agent.post(url).send(body))
+}
+
+/// A response's status and body, or the error's text.
+fn reply(sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    let mut response = sent.map_err(|err| err.to_string())?;
     let status = response.status().as_u16();
     let body = response
         .body_mut()
