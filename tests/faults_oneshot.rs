@@ -11,7 +11,7 @@ mod faults_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use common::{CountingWaker, DropCounter};
 use faults_support::*;
@@ -126,15 +126,11 @@ fn panicking_wake_during_send() {
     assert!(poll_rx(&mut rx, &waker).is_pending());
     faults.panic_on_wake(1);
     let sent = catch(|| tx.send(DropCounter::new(&drops, 1)));
-    match sent {
-        Ok(result) => assert!(result.is_ok(), "send failed although the receiver is alive"),
-        Err(payload) => assert_eq!(
-            *payload
-                .downcast_ref::<Injected>()
-                .expect("only the injected panic"),
-            Injected("waker wake")
-        ),
-    }
+    assert_eq!(
+        expect_injected(sent, "send with a receiver waker whose wake panics"),
+        "waker wake",
+        "the wake's panic reaches the sender, after the value is published"
+    );
     assert_eq!(faults.wakes(), 1, "the receiver's waker was woken once");
     assert_eq!(
         drops.load(Ordering::SeqCst),
@@ -155,7 +151,8 @@ fn panicking_wake_during_send() {
 }
 
 /// A receiver waker whose `wake()` panics during `send`: the value is still
-/// delivered exactly once and the receiver still works.
+/// delivered exactly once, the receiver still works, and the panic reaches
+/// the sender.
 #[test]
 fn panicking_wake_during_send_still_delivers_the_value_once() {
     isolated(|| {
@@ -208,13 +205,19 @@ fn panicking_waker_drop_during_send() {
     let waker = faults.waker();
     assert!(poll_rx(&mut rx, &waker).is_pending());
     faults.panic_on_drop(1);
-    let _ = catch_injected(|| tx.send(DropCounter::new(&drops, 2)).unwrap());
+    let mut panics = catch_injected(|| tx.send(DropCounter::new(&drops, 2)).unwrap())
+        .into_iter()
+        .count();
     // However the library disposes of its clone (woken by value, or woken by
     // reference and dropped with the receiver), that drop is the armed one.
     assert_eq!(faults.wakes(), 1, "the receiver's waker was woken once");
     let value = rx.try_recv().expect("the value was delivered");
     assert_eq!(value.id, 2);
-    let _ = catch_injected(move || drop(rx));
+    panics += catch_injected(move || drop(rx)).into_iter().count();
+    assert_eq!(
+        panics, 1,
+        "the injected drop panic reached exactly one caller"
+    );
     faults.disarm();
     assert_eq!(
         faults.live(),
@@ -245,24 +248,74 @@ fn panicking_waker_drop_on_replacement() {
     assert!(poll_rx(&mut rx, &old).is_pending());
     faults.panic_on_drop(1);
     let (counting, good) = CountingWaker::new();
-    // Replacing the old waker drops it: the panic may reach this poll.
-    let _ = catch_injected(|| {
-        let _ = poll_rx(&mut rx, &good);
-    });
+    // Replacing the old waker drops it: the panic reaches this poll, once
+    // the new waker is registered.
+    expect_injected(
+        catch(|| poll_rx(&mut rx, &good)),
+        "a poll that replaces a waker whose drop panics",
+    );
     faults.disarm();
     assert_eq!(faults.live(), 1, "the replaced waker was dropped");
-    assert!(
-        poll_rx(&mut rx, &good).is_pending(),
-        "the receiver is still usable"
-    );
     tx.send(3).unwrap();
-    assert!(counting.wakes() >= 1, "the new waker was woken");
+    assert_eq!(
+        counting.wakes(),
+        1,
+        "the new waker was registered by the poll that panicked"
+    );
     assert_eq!(faults.wakes(), 0, "the replaced waker was not woken");
     assert_eq!(rx.try_recv(), Ok(3));
 }
 
-/// An old receiver waker whose drop panics when a new poll replaces it leaves
-/// the receiver usable, and the new waker is the one woken.
+fn panicking_clone_of_a_new_waker(receiver: bool) {
+    let (mut tx, mut rx) = oneshot::channel::<u32>();
+    let (old_side, old) = CountingWaker::new();
+    let faults = Faults::new();
+    let new = faults.waker();
+    if receiver {
+        assert!(poll_rx(&mut rx, &old).is_pending());
+        faults.panic_on_clone(1);
+        expect_injected(
+            catch(|| poll_rx(&mut rx, &new)),
+            "re-registering the receiver with a waker whose clone panics",
+        );
+        tx.send(1).unwrap();
+        assert_eq!(rx.try_recv(), Ok(1));
+    } else {
+        assert!(poll_tx(&mut tx, &old).is_pending());
+        faults.panic_on_clone(1);
+        expect_injected(
+            catch(|| poll_tx(&mut tx, &new)),
+            "re-registering the sender with a waker whose clone panics",
+        );
+        drop(rx);
+        assert!(tx.is_closed());
+    }
+    assert_eq!(
+        old_side.wakes(),
+        1,
+        "the old waker, still registered, was woken"
+    );
+    assert_eq!(faults.wakes(), 0, "the new waker was never registered");
+    drop(new);
+    assert_eq!(faults.live(), 0, "no clone of the panicking waker was kept");
+}
+
+/// Fails if re-registering drops the old waker before cloning the new one (nobody is woken).
+#[test]
+fn a_panicking_clone_of_a_new_waker_keeps_the_old_one_registered() {
+    isolated(|| {
+        within("receiver: panicking clone of a new waker", || {
+            panicking_clone_of_a_new_waker(true)
+        });
+        within("sender: panicking clone of a new waker", || {
+            panicking_clone_of_a_new_waker(false)
+        });
+    });
+}
+
+/// An old receiver waker whose drop panics when a new poll replaces it: the
+/// panic reaches that poll, the new waker is registered all the same (it is
+/// the one `send` wakes) and the receiver stays usable.
 #[test]
 fn panicking_waker_drop_on_replacement_leaves_the_receiver_usable() {
     isolated(|| {
@@ -283,7 +336,10 @@ fn panicking_closed_waker_on_receiver_drop(wake_panics: bool) {
     } else {
         faults.panic_on_drop(1);
     }
-    let _ = catch_injected(move || drop(rx));
+    expect_injected(
+        catch(move || drop(rx)),
+        "dropping the receiver with a panicking closed() waker",
+    );
     faults.disarm();
     assert_eq!(faults.wakes(), 1, "the sender's waker was woken once");
     assert_eq!(faults.live(), 1, "the library's clone is gone");
@@ -298,7 +354,8 @@ fn panicking_closed_waker_on_receiver_drop(wake_panics: bool) {
 }
 
 /// The sender's `closed()` waker panicking (in wake or drop) when the receiver
-/// drops: the drop completes, the sender sees the channel closed.
+/// drops: the drop completes, the sender sees the channel closed, and the
+/// panic reaches the receiver's dropper.
 #[test]
 fn panicking_closed_waker_on_receiver_drop_still_closes_the_channel() {
     isolated(|| {
@@ -319,7 +376,10 @@ fn receivers_own_waker_drop_panics_in_receiver_drop() {
     let (sender_side, sender_waker) = CountingWaker::new();
     assert!(poll_tx(&mut tx, &sender_waker).is_pending());
     faults.panic_on_drop(1);
-    let _ = catch_injected(move || drop(rx));
+    expect_injected(
+        catch(move || drop(rx)),
+        "dropping a receiver whose registered waker panics in drop",
+    );
     faults.disarm();
     assert_eq!(
         faults.live(),
@@ -335,7 +395,8 @@ fn receivers_own_waker_drop_panics_in_receiver_drop() {
 }
 
 /// The receiver's own registered waker panicking in `Drop` while the receiver
-/// drops: the sender waiting in `closed()` is still woken.
+/// drops: the sender waiting in `closed()` is still woken, then the panic
+/// reaches the receiver's dropper.
 #[test]
 fn panicking_receiver_waker_drop_still_wakes_the_sender() {
     isolated(|| {
@@ -360,7 +421,10 @@ fn panicking_receiver_waker_drop_still_wakes_a_sender_blocked_in_wait_closed() {
                 tx.wait_closed_timeout(LONG_WAIT).is_ok()
             });
             faults.panic_on_drop(1);
-            let _ = catch_injected(move || drop(rx));
+            expect_injected(
+                catch(move || drop(rx)),
+                "dropping a receiver whose registered waker panics in drop",
+            );
             faults.disarm();
             assert!(blocked.finish(), "the blocked sender saw the receiver go");
         });
@@ -378,9 +442,15 @@ fn senders_own_waker_drop_panics(send: bool) {
     faults.panic_on_drop(1);
     if send {
         let value = DropCounter::new(&drops, 5);
-        let _ = catch_injected(move || tx.send(value).unwrap());
+        expect_injected(
+            catch(move || tx.send(value).unwrap()),
+            "a send that drops the sender's panicking closed() waker",
+        );
     } else {
-        let _ = catch_injected(move || drop(tx));
+        expect_injected(
+            catch(move || drop(tx)),
+            "dropping a sender whose closed() waker panics in drop",
+        );
     }
     faults.disarm();
     assert_eq!(
@@ -398,7 +468,8 @@ fn senders_own_waker_drop_panics(send: bool) {
 }
 
 /// The sender's own `closed()` waker panicking in `Drop` during `send` or the
-/// sender's drop: the waiting receiver is still woken and gets its answer.
+/// sender's drop: the waiting receiver is still woken and gets its answer,
+/// then the panic reaches the sender's caller.
 #[test]
 fn panicking_sender_waker_drop_still_wakes_the_receiver() {
     isolated(|| {
@@ -425,10 +496,133 @@ fn panicking_sender_waker_drop_still_wakes_a_receiver_blocked_in_recv_timeout() 
                 rx.recv_timeout(LONG_WAIT)
             });
             faults.panic_on_drop(1);
-            let _ = catch_injected(move || tx.send(11).unwrap());
+            expect_injected(
+                catch(move || tx.send(11).unwrap()),
+                "a send that drops the sender's panicking closed() waker",
+            );
             faults.disarm();
             assert_eq!(blocked.finish(), Ok(11));
         });
+    });
+}
+
+fn panicking_closed_waker_on_close(wake_panics: bool) {
+    let (mut tx, mut rx) = oneshot::channel::<u32>();
+    let faults = Faults::new();
+    assert!(poll_tx(&mut tx, &faults.waker()).is_pending());
+    if wake_panics {
+        faults.panic_on_wake(1);
+    } else {
+        faults.panic_on_drop(1);
+    }
+    expect_injected(
+        catch(|| rx.close()),
+        "close with a panicking closed() waker",
+    );
+    assert_eq!(faults.wakes(), 1, "the sender's waker was woken once");
+    assert_eq!(faults.live(), 0, "the library's clone is gone");
+    assert!(tx.is_closed() && rx.is_closed(), "the close completed");
+    rx.close();
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    assert_eq!(
+        tx.send(4).unwrap_err().into_inner(),
+        4,
+        "the value comes back"
+    );
+}
+
+/// Fails if `close` loses the panic, wakes before `RX_CLOSED` is set, or lets a later send succeed.
+#[test]
+fn a_panicking_closed_waker_in_close_still_closes_the_channel() {
+    isolated(|| {
+        within("closed waker panics in wake on close", || {
+            panicking_closed_waker_on_close(true)
+        });
+        within("closed waker panics in drop on close", || {
+            panicking_closed_waker_on_close(false)
+        });
+    });
+}
+
+fn panicking_own_waker_drop_on_completion() {
+    let (mut tx, mut rx) = oneshot::channel::<u32>();
+    let faults = Faults::new();
+    assert!(poll_rx(&mut rx, &faults.waker()).is_pending());
+    // `close` takes only the sender's waiter: the receiver's own stays
+    // registered until the receive that answers withdraws it.
+    rx.close();
+    faults.panic_on_drop(1);
+    expect_injected(
+        catch(|| rx.try_recv()),
+        "a receive that withdraws a waker whose drop panics",
+    );
+    assert_eq!(faults.live(), 0, "the registered waker was dropped");
+    assert_eq!(faults.wakes(), 0);
+    assert!(rx.is_terminated(), "the receive completed");
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    let (_, good) = CountingWaker::new();
+    assert_eq!(poll_tx(&mut tx, &good), Poll::Ready(()));
+    assert!(tx.is_closed());
+    drop(tx);
+}
+
+/// Fails if a finished receive leaves its waker in the block (`live()` 1) or loses the panic.
+#[test]
+fn a_panicking_waker_drop_when_a_finished_receive_withdraws_it_reaches_the_caller() {
+    isolated(|| {
+        within(
+            "own waker drop panics on completion",
+            panicking_own_waker_drop_on_completion,
+        );
+    });
+}
+
+/// A sender dropped while its thread unwinds wakes a receiver whose waker
+/// panics: that second panic is dropped, the receiver sees the
+/// disconnection.
+fn waker_panicking_while_unwinding() {
+    let (tx, mut rx) = oneshot::channel::<u32>();
+    let loud = Arc::new(WakePanicsWhileUnwinding(AtomicUsize::new(0)));
+    let waker = Waker::from(loud.clone());
+    assert!(poll_rx(&mut rx, &waker).is_pending());
+    assert_eq!(drop_while_unwinding(tx), "the unwinding panic");
+    assert_eq!(loud.0.load(Ordering::SeqCst), 1, "the receiver was woken");
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+/// Fails (the child aborts) if the wake's panic escapes the sender's `Drop` while unwinding.
+#[test]
+fn a_waker_panicking_while_the_thread_unwinds_is_dropped_not_an_abort() {
+    isolated(|| {
+        within(
+            "waker panics during unwinding",
+            waker_panicking_while_unwinding,
+        )
+    });
+}
+
+/// A receiver holding a value whose `Drop` panics, dropped while its thread
+/// unwinds: that second panic is dropped and the value dropped once.
+fn value_drop_panicking_while_unwinding() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = oneshot::channel();
+    tx.send(DropPanicsWhileUnwinding(drops.clone())).unwrap();
+    assert_eq!(drop_while_unwinding(rx), "the unwinding panic");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "the value was dropped once"
+    );
+}
+
+/// Fails (the child aborts) if the value's panic escapes the receiver's `Drop` while unwinding.
+#[test]
+fn a_value_drop_panicking_while_the_thread_unwinds_is_dropped_not_an_abort() {
+    isolated(|| {
+        within(
+            "value drop panics during unwinding",
+            value_drop_panicking_while_unwinding,
+        )
     });
 }
 
@@ -607,7 +801,7 @@ fn waker_dropping_its_own_sender_does_not_deadlock() {
     ignore = "allocation counting across many rounds: too slow under Miri; the scenarios run in their own tests"
 )]
 fn fault_scenarios_return_every_allocation() {
-    let scenarios: [(&str, fn()); 13] = [
+    let scenarios: [(&str, fn()); 16] = [
         ("waker sees the value", value_visible_in_receiver_wake),
         ("panicking wake in send", panicking_wake_during_send),
         ("panicking clone in poll", panicking_waker_clone_in_poll),
@@ -641,6 +835,18 @@ fn fault_scenarios_return_every_allocation() {
             waker_drops_its_sender(true);
             waker_drops_its_sender(false);
         }),
+        ("panicking clone of a new waker", || {
+            panicking_clone_of_a_new_waker(true);
+            panicking_clone_of_a_new_waker(false);
+        }),
+        ("closed waker panics on close", || {
+            panicking_closed_waker_on_close(true);
+            panicking_closed_waker_on_close(false);
+        }),
+        (
+            "own waker drop panics on completion",
+            panicking_own_waker_drop_on_completion,
+        ),
     ];
     assert_no_leaks(30, &scenarios);
 }

@@ -14,12 +14,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use common::{CountingWaker, DropCounter};
 use faults_support::*;
-use ripcord::{CancelReason, CancellationToken};
+use ripcord::{CallbackGuard, CancelReason, CancellationToken};
 
 type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
@@ -469,6 +469,73 @@ fn panicking_waker_clone_in_poll_leaves_the_token_usable() {
     for_each_kind("panicking clone", panicking_waker_clone);
 }
 
+fn panicking_clone_of_a_new_waker(kind: Kind) {
+    let tree = Tree::new();
+    let mut fut = waiting(kind, &tree.a1);
+    let old = register(&mut fut);
+    let faults = Faults::new();
+    faults.panic_on_clone(1);
+    expect_injected(
+        catch(|| poll_with(fut.as_mut(), &faults.waker())),
+        "re-registering with a waker whose clone panics",
+    );
+    tree.root.cancel();
+    assert_eq!(
+        old.wakes(),
+        1,
+        "{kind:?}: the old waker, still registered, was woken"
+    );
+    assert_eq!(faults.wakes(), 0, "the new waker was never registered");
+    assert!(poll_with(fut.as_mut(), Waker::noop()).is_ready());
+    drop(fut);
+    assert_eq!(faults.live(), 0, "no clone of the panicking waker was kept");
+}
+
+/// Fails if re-registering withdraws the old waker before cloning the new one (nobody is woken).
+#[test]
+fn a_panicking_clone_of_a_new_waker_keeps_the_old_one_registered() {
+    for_each_kind(
+        "panicking clone of a new waker",
+        panicking_clone_of_a_new_waker,
+    );
+}
+
+fn panicking_drop_of_a_replaced_waker(kind: Kind) {
+    let tree = Tree::new();
+    let faults = Faults::new();
+    let mut fut = waiting(kind, &tree.a1);
+    assert!(poll_with(fut.as_mut(), &faults.waker()).is_pending());
+    // Only the registered clone is left: its drop panics.
+    faults.panic_on_drop(1);
+    let (new, new_waker) = CountingWaker::new();
+    expect_injected(
+        catch(|| poll_with(fut.as_mut(), &new_waker)),
+        "a poll that replaces a waker whose drop panics",
+    );
+    assert_eq!(faults.live(), 0, "the replaced waker was dropped");
+    // Nothing stays locked: another waiter registers on the same token.
+    let mut other = waiting(kind, &tree.a1);
+    let other_counter = register(&mut other);
+    tree.root.cancel();
+    assert_eq!(
+        new.wakes(),
+        1,
+        "{kind:?}: the new waker was registered by the poll that panicked"
+    );
+    assert!(other_counter.wakes() >= 1);
+    assert_eq!(faults.wakes(), 0, "the replaced waker was not woken");
+    assert!(poll_with(fut.as_mut(), &new_waker).is_ready());
+}
+
+/// Fails if the replaced waker is dropped before the new one is stored, under a lock, or silently.
+#[test]
+fn a_panicking_drop_of_a_replaced_waker_still_registers_the_new_one() {
+    for_each_kind(
+        "panicking drop of a replaced waker",
+        panicking_drop_of_a_replaced_waker,
+    );
+}
+
 fn panicking_waker_drop_in_cancel(kind: Kind, threads: bool) {
     let tree = Tree::new();
     let waiters = Waiters::on(
@@ -664,6 +731,165 @@ fn panicking_captured_value_drop_on_unregister_leaves_the_token_usable() {
         within(
             "panicking captured value on unregister",
             panicking_captured_value_on_unregister,
+        );
+    });
+}
+
+fn callback_panicking_when_run_at_once() {
+    let tree = Tree::new();
+    tree.root.cancel();
+    expect_injected(
+        catch(|| tree.a1.on_cancel(|_| inject("at once"))),
+        "on_cancel on a cancelled token, with a panicking callback",
+    );
+    expect_injected(
+        catch(|| {
+            let _guard = tree.a.on_cancel_scoped(|_| inject("scoped at once"));
+        }),
+        "on_cancel_scoped on a cancelled token, with a panicking callback",
+    );
+    // Nothing was left locked: callbacks, waits and cancels still work.
+    let ran = Arc::new(AtomicUsize::new(0));
+    for token in tree.all() {
+        let r = ran.clone();
+        token.on_cancel(move |_| {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(token.wait_timeout(LONG_WAIT).is_ok());
+        token.cancel();
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 5, "each ran at once");
+    tree.assert_all_cancelled();
+}
+
+/// Fails if a callback run at once runs under the token's lock or its panic skips `on_cancel`.
+#[test]
+fn a_callback_panicking_when_run_at_once_reaches_the_on_cancel_caller() {
+    isolated(|| {
+        within(
+            "callback panics when run at once",
+            callback_panicking_when_run_at_once,
+        );
+    });
+}
+
+fn scoped_guard_with_panicking_capture_dropped() {
+    let tree = Tree::new();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let ran = Arc::new(AtomicUsize::new(0));
+    let bomb = Bomb::armed(&drops, "captured");
+    let r = ran.clone();
+    let guard = tree.a1.on_cancel_scoped(move |_| {
+        let _keep = &bomb;
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    expect_injected(
+        catch(move || drop(guard)),
+        "dropping a scoped guard whose callback captured a panicking value",
+    );
+    assert_eq!(drops.load(Ordering::SeqCst), 1, "dropped once");
+    let r = ran.clone();
+    let _other = tree.a1.on_cancel_scoped(move |_| {
+        r.fetch_add(10, Ordering::SeqCst);
+    });
+    let waiters = Waiters::on(Kind::Cancelled, &[&tree.a1, &tree.root], false);
+    tree.root.cancel();
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        10,
+        "the unregistered callback never ran, the other one ran once"
+    );
+    tree.assert_all_cancelled();
+    waiters.assert_all_woken();
+}
+
+/// Fails if the guard drops the callback before removing it (it runs), under a lock, or silently.
+#[test]
+fn a_scoped_guard_whose_capture_panics_on_drop_still_unregisters_it() {
+    isolated(|| {
+        within(
+            "scoped guard with a panicking capture",
+            scoped_guard_with_panicking_capture_dropped,
+        );
+    });
+}
+
+/// A drop guard, dropped normally, cancels the subtree; a panicking callback
+/// still lets every other callback run, then reaches the guard's dropper.
+fn drop_guard_with_panicking_callback() {
+    let tree = Tree::new();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let _bad = tree.a.on_cancel(|_| inject("guard callback"));
+    let r = ran.clone();
+    let _good = tree.a1.on_cancel(move |_| {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    let waiters = Waiters::on(Kind::Cancelled, &[&tree.a, &tree.a2], false);
+    let guard = tree.a.clone().drop_guard();
+    assert_eq!(
+        expect_injected(
+            catch(move || drop(guard)),
+            "dropping a drop guard whose cancel runs a panicking callback",
+        ),
+        "guard callback"
+    );
+    assert_eq!(ran.load(Ordering::SeqCst), 1, "the other callback ran");
+    assert!(tree.a.is_cancelled() && tree.a1.is_cancelled() && tree.a2.is_cancelled());
+    assert!(!tree.root.is_cancelled() && !tree.b.is_cancelled());
+    waiters.assert_all_woken();
+}
+
+/// Fails if the guard's cancel stops at the panicking callback or swallows its panic.
+#[test]
+fn a_drop_guard_reraises_a_callback_panic_after_cancelling_the_subtree() {
+    isolated(|| {
+        within(
+            "drop guard with a panicking callback",
+            drop_guard_with_panicking_callback,
+        );
+    });
+}
+
+/// A drop guard dropped while its thread unwinds (the guard's purpose: cancel
+/// the work when a scope panics), with a callback and a waker that panic
+/// too: those panics are dropped, everyone else is woken and run, no abort.
+fn drop_guard_dropped_while_unwinding() {
+    let tree = Tree::new();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let _bad = tree
+        .a
+        .on_cancel(|_| std::panic::panic_any(Injected("callback while unwinding")));
+    let r = ran.clone();
+    let _good = tree.a1.on_cancel(move |_| {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    let loud = Arc::new(WakePanicsWhileUnwinding(AtomicUsize::new(0)));
+    let mut bad = waiting(Kind::Cancelled, &tree.a2);
+    assert!(poll_with(bad.as_mut(), &Waker::from(loud.clone())).is_pending());
+    let waiters = Waiters::on(Kind::Cancelled, &[&tree.a, &tree.a1], true);
+    assert_eq!(
+        drop_while_unwinding(tree.a.clone().drop_guard()),
+        "the unwinding panic"
+    );
+    assert_eq!(
+        loud.0.load(Ordering::SeqCst),
+        1,
+        "the panicking waker was woken"
+    );
+    assert_eq!(ran.load(Ordering::SeqCst), 1, "the other callback ran");
+    assert!(tree.a.is_cancelled() && tree.a1.is_cancelled() && tree.a2.is_cancelled());
+    assert!(!tree.root.is_cancelled());
+    waiters.assert_all_woken();
+    drop(bad);
+}
+
+/// Fails (the child aborts) if the first panic is re-raised by the guard's `Drop` mid-unwind.
+#[test]
+fn a_drop_guard_dropped_while_unwinding_runs_every_callback_without_aborting() {
+    isolated(|| {
+        within(
+            "drop guard dropped while unwinding",
+            drop_guard_dropped_while_unwinding,
         );
     });
 }
@@ -991,7 +1217,36 @@ fn callback_reentering_the_token_does_not_deadlock() {
     });
 }
 
+fn scoped_callback_drops_its_own_guard() {
+    let tree = Tree::new();
+    let own: Arc<Mutex<Option<CallbackGuard>>> = Arc::new(Mutex::new(None));
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (o, r) = (own.clone(), ran.clone());
+    let guard = tree.a1.on_cancel_scoped(move |_| {
+        let mine = o.lock().unwrap().take();
+        drop(mine);
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    *own.lock().unwrap() = Some(guard);
+    tree.root.cancel();
+    assert_eq!(ran.load(Ordering::SeqCst), 1, "the callback ran once");
+    assert!(own.lock().unwrap().is_none(), "it dropped its own guard");
+    tree.assert_all_cancelled();
+}
+
+/// Fails (`within` reports a deadlock) if a guard dropped inside its own callback waits for it.
+#[test]
+fn a_scoped_callback_dropping_its_own_guard_does_not_deadlock() {
+    isolated(|| {
+        within(
+            "scoped callback drops its guard",
+            scoped_callback_drops_its_own_guard,
+        );
+    });
+}
+
 // ---------------------------------------------------------------------------
+// 4. Slow deadline callbacks// ---------------------------------------------------------------------------
 // 4. Slow deadline callbacks
 // ---------------------------------------------------------------------------
 
@@ -1256,7 +1511,7 @@ fn parent_gives_memory_back_after_a_burst_of_children() {
     ignore = "allocation counting across many rounds: too slow under Miri; the scenarios run in their own tests"
 )]
 fn fault_scenarios_return_every_allocation() {
-    let scenarios: [(&str, fn()); 20] = [
+    let scenarios: [(&str, fn()); 26] = [
         ("wakers see the tree cancelled", wakers_see_tree_cancelled),
         (
             "callbacks see the tree cancelled",
@@ -1311,6 +1566,32 @@ fn fault_scenarios_return_every_allocation() {
         (
             "child with a panicking reason",
             child_with_panicking_reason_dropped,
+        ),
+        ("panicking clone of a new waker", || {
+            KINDS
+                .iter()
+                .for_each(|&k| panicking_clone_of_a_new_waker(k))
+        }),
+        ("panicking drop of a replaced waker", || {
+            KINDS
+                .iter()
+                .for_each(|&k| panicking_drop_of_a_replaced_waker(k))
+        }),
+        (
+            "callback panics when run at once",
+            callback_panicking_when_run_at_once,
+        ),
+        (
+            "scoped guard with a panicking capture",
+            scoped_guard_with_panicking_capture_dropped,
+        ),
+        (
+            "drop guard with a panicking callback",
+            drop_guard_with_panicking_callback,
+        ),
+        (
+            "scoped callback drops its guard",
+            scoped_callback_drops_its_own_guard,
         ),
     ];
     assert_no_leaks(20, &scenarios);

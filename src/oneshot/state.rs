@@ -36,7 +36,7 @@
 //!
 //! | who, when                | requires            | CAS sets / clears                                                      | afterwards |
 //! |--------------------------|---------------------|------------------------------------------------------------------------|------------|
-//! | receiver registers       | not ready¹          | `+RX_WAITING` (after reclaiming an older waiter with `-RX_WAITING`)    | `Pending` |
+//! | receiver registers       | not ready¹          | `+RX_WAITING` (after reclaiming an older waiter with `-RX_WAITING`)³   | `Pending` |
 //! | sender registers         | not `RX_CLOSED`     | `+TX_WAITING` (likewise)                                               | `Pending` |
 //! | a blocked side times out | its bit still set   | `-*_WAITING`                                                           | drops its waiter; if the bit was already gone, the other side finished and the result is read instead |
 //! | sender sends             | not `RX_CLOSED`     | `+VALUE +TX_CLOSED`, takes both waiters (`-RX_WAITING -TX_WAITING`), `+TX_DONE` if it took none | moves taken waiters out, then `+TX_DONE` (second RMW); wakes the receiver's waiter last |
@@ -47,6 +47,10 @@
 //! ¹ The receiver is *ready* when any of `VALUE`, `TX_CLOSED`, `RX_CLOSED` is set:
 //!   there is a value to take, or none can ever arrive.
 //! ² `-VALUE` only when the receiver has just moved the value out.
+//! ³ The new waker is cloned before anything changes and the reclaimed one is
+//!   dropped only after `+RX_WAITING`: both are user code, so a panicking
+//!   `clone` leaves the old registration and a panicking `drop` finds the new
+//!   one complete.
 //!
 //! Whoever sets its `*_DONE` bit and sees the other side's already set frees the
 //! block, dropping whatever the final state says is still inside (an untaken
@@ -275,40 +279,57 @@ impl<T> Block<T> {
         if state & side.ready != 0 {
             return Err(state);
         }
+        // A waiter of ours is published. Comparing it in place is a read that
+        // can only race with the other side's read when it takes it (see
+        // `NewWaiter::is_stored_in`); if it is taken, the new waiter is the
+        // same task, so the wake-up reaches it anyway.
+        // SAFETY: the bit is set, so the slot is initialized and stays
+        // allocated (we have not let go of the block).
+        if state & side.waiting != 0
+            && slot.with(|p| new.is_stored_in(unsafe { (*p).assume_init_ref() }))
+        {
+            return Ok(());
+        }
+        // Cloning a waker is user code: before anything changes, so a clone
+        // that panics leaves the registration as it was.
+        let waiter = new.to_waiter();
+        // The waiter this one replaces: dropped (user code) only once the
+        // new one is published, so a `drop` that panics finds the
+        // registration complete.
+        let mut replaced = None;
         if state & side.waiting != 0 {
-            // A waiter of ours is published. Comparing it in place is a read that
-            // can only race with the other side's read when it takes it (see
-            // `NewWaiter::is_stored_in`); if it is taken, the new waiter is the
-            // same task, so the wake-up reaches it anyway.
-            // SAFETY: the bit is set, so the slot is initialized and stays
-            // allocated (we have not let go of the block).
-            if slot.with(|p| new.is_stored_in(unsafe { (*p).assume_init_ref() })) {
-                return Ok(());
-            }
             // A different waiter: reclaim the slot, then replace it below.
             loop {
                 match self.cas(state, state & !side.waiting) {
                     Ok(_) => {
                         state &= !side.waiting;
                         // SAFETY: we cleared the bit, so the waiter is ours.
-                        drop(unsafe { self.take_waiter(side) });
+                        replaced = Some(unsafe { self.take_waiter(side) });
                         break;
                     }
                     // The other side only clears our bit while making us ready.
-                    Err(actual) if actual & side.ready != 0 => return Err(actual),
+                    Err(actual) if actual & side.ready != 0 => {
+                        drop(waiter);
+                        return Err(actual);
+                    }
                     Err(actual) => state = actual,
                 }
             }
         }
         // SAFETY: the bit is clear, so the slot is ours and empty.
-        slot.with_mut(|p| unsafe { (*p).write(new.to_waiter()) });
+        slot.with_mut(|p| unsafe { (*p).write(waiter) });
         loop {
             match self.cas(state, state | side.waiting) {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    drop(replaced);
+                    return Ok(());
+                }
                 Err(actual) if actual & side.ready != 0 => {
                     // Never published: the waiter is still ours to drop.
                     // SAFETY: we wrote it above and never set the bit.
-                    drop(unsafe { self.take_waiter(side) });
+                    let unpublished = unsafe { self.take_waiter(side) };
+                    // A tuple: if the first `drop` panics, the second still runs.
+                    drop((replaced, unpublished));
                     return Err(actual);
                 }
                 Err(actual) => state = actual,
@@ -454,7 +475,7 @@ impl<T> Block<T> {
             // SAFETY: `VALUE` says the slot holds a value nobody took.
             let value = (state & VALUE != 0).then(|| unsafe { block.read_value() });
             drop(block);
-            drop(value);
+            drop_value(value);
         } else {
             // SAFETY: forwarded contract.
             unsafe { Self::free_with_contents(this, state) };
@@ -477,7 +498,7 @@ impl<T> Block<T> {
         let tx = (state & TX_WAITING != 0).then(|| unsafe { block.take_waiter(TX) });
         drop(block);
         if rx.is_none() && tx.is_none() {
-            drop(value);
+            drop_value(value);
             return;
         }
         Taken {
@@ -486,6 +507,19 @@ impl<T> Block<T> {
         }
         .finish_with(value, tx);
     }
+}
+
+/// Drops a value nobody took (user code, after the block is freed); while
+/// the thread is already unwinding, a panic of its `Drop` is dropped rather
+/// than turned into an abort.
+#[inline]
+fn drop_value<T>(value: Option<T>) {
+    #[cfg(feature = "std")]
+    if value.is_some() {
+        crate::wait::run_user(|| drop(value));
+    }
+    #[cfg(not(feature = "std"))]
+    drop(value);
 }
 
 /// Waiters a release took out of the block: the other side's, to wake, and
@@ -513,7 +547,12 @@ impl Taken {
             Taken {
                 wake: Some(waiter),
                 drop: None,
-            } => waiter.wake(),
+            } => {
+                #[cfg(feature = "std")]
+                crate::wait::run_user(|| waiter.wake());
+                #[cfg(not(feature = "std"))]
+                waiter.wake();
+            }
             taken => taken.finish_with(None::<()>, None),
         }
     }
@@ -529,7 +568,7 @@ impl Taken {
             panics.run(|| drop(self.drop));
             panics.run(|| drop(value));
             panics.run(|| drop(also));
-            panics.resume();
+            panics.resume_unless_unwinding();
         }
         #[cfg(not(feature = "std"))]
         {
@@ -575,10 +614,15 @@ impl<T> Event for SideEvent<'_, T> {
 
     #[inline(always)]
     fn listen(&self, key: &mut Option<()>, waiter: NewWaiter<'_>) -> Result<(), usize> {
-        // SAFETY: the handle of `side`, live (contract of `new`).
-        unsafe { self.block.register(self.side, waiter) }?;
+        // Set first: a waker's `drop` that panics inside `register` leaves a
+        // registration the set must be able to withdraw.
         *key = Some(());
-        Ok(())
+        // SAFETY: the handle of `side`, live (contract of `new`).
+        let registered = unsafe { self.block.register(self.side, waiter) };
+        if registered.is_err() {
+            *key = None;
+        }
+        registered
     }
 
     #[inline]

@@ -278,7 +278,7 @@ impl<T> Shared<T> {
         if prev & WAITERS != 0 {
             let mut panics = FirstPanic::new();
             self.take(false).wake_all(&mut panics);
-            panics.resume();
+            panics.resume_unless_unwinding();
         }
         Ok(())
     }
@@ -341,7 +341,7 @@ impl<T> Block<T> {
                 let mut panics = FirstPanic::new();
                 shared.take(closed).wake_all(&mut panics);
                 self.side_gone(ours, theirs);
-                panics.resume();
+                panics.resume_unless_unwinding();
                 return;
             }
             // ORDERING: as `side_gone` (`AcqRel`: publish and see the block's
@@ -391,7 +391,7 @@ impl<T> Block<T> {
         let mut panics = FirstPanic::new();
         panics.run(move || drop(lists));
         panics.run(move || drop(value));
-        panics.resume();
+        panics.resume_unless_unwinding();
     }
 }
 

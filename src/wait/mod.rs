@@ -50,5 +50,5 @@ pub(crate) use protocol::{Event, poll_event};
 #[cfg(feature = "std")]
 pub(crate) use set::{AnyOf, Entry, Member, MemberKey, Never, listen_member, unlisten_member};
 #[cfg(feature = "std")]
-pub(crate) use user::FirstPanic;
+pub(crate) use user::{FirstPanic, run_user};
 pub(crate) use waiter::{NewWaiter, Waiter};

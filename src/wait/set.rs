@@ -14,7 +14,7 @@
 
 use core::cell::Cell;
 
-use super::{Event, Key, NewWaiter};
+use super::{Event, FirstPanic, Key, NewWaiter};
 
 /// A registration in one member's waiter storage.
 #[derive(Clone, Copy, Debug)]
@@ -67,15 +67,39 @@ impl<'a> Entry<'a> {
 }
 
 /// Any of `entries`: ready with the lowest ready index.
+///
+/// Registering with a set and withdrawing from it are transactions over
+/// several members, and each member may run user code (a waker's `clone` while
+/// registering, its `drop` while withdrawing). Whatever that code does:
+///
+/// 1. A registration either completes (every member holds this waiter) or
+///    rolls back (none does): a member whose `listen` panics stops the round,
+///    and every member registered so far, this round or an earlier one, is
+///    withdrawn.
+/// 2. A withdrawal withdraws from every member, even after one of them
+///    panicked.
+/// 3. The first panic reaches the caller once 1 or 2 is complete. (Not while
+///    the thread is already unwinding, where a second panic would abort: the
+///    wait then answers as if the member that panicked were ready, a spurious
+///    answer its caller re-checks, as after any wake-up.)
 pub(crate) struct AnyOf<'s, 'a>(pub(crate) &'s [Entry<'a>]);
 
 impl AnyOf<'_, '_> {
-    /// Withdraws every registration (a finished or dropped wait). `false` if
-    /// a notifier had taken one of them out (it wakes, or has woken, us).
+    /// Withdraws every registration (a finished or dropped wait), then
+    /// re-raises the first panic of a waker's `drop` (rule 2). `false` if a
+    /// notifier had taken one of them out (it wakes, or has woken, us).
     pub(crate) fn withdraw_all(&self) -> bool {
+        let mut panics = FirstPanic::new();
+        let all = self.withdraw_each(&mut panics);
+        panics.resume_unless_unwinding();
+        all
+    }
+
+    /// Rule 2: each entry, whatever an earlier one's waker did.
+    fn withdraw_each(&self, panics: &mut FirstPanic) -> bool {
         let mut all = true;
         for entry in self.0 {
-            all &= entry.withdraw();
+            panics.run(|| all &= entry.withdraw());
         }
         all
     }
@@ -91,20 +115,32 @@ impl Event for AnyOf<'_, '_> {
     }
 
     fn listen(&self, key: &mut Option<()>, waiter: NewWaiter<'_>) -> Result<(), usize> {
+        let mut panics = FirstPanic::new();
+        let mut happened = None;
         for (index, entry) in self.0.iter().enumerate() {
             let mut member_key = entry.key.get();
-            let happened = entry.member.listen(&mut member_key, waiter);
+            let mut fired = false;
+            panics.run(|| fired = entry.member.listen(&mut member_key, waiter));
+            // Written back even after a panic: `listen_member` keeps the key
+            // right whatever the member's user code did.
             entry.key.set(member_key);
-            if happened {
-                // Do not stay registered with the others; a lower index that
-                // became ready meanwhile wins.
-                self.withdraw_all();
-                *key = None;
-                return Err(self.check().unwrap_or(index));
+            if panics.is_caught() || fired {
+                happened = Some(index);
+                break;
             }
         }
-        *key = Some(());
-        Ok(())
+        let Some(index) = happened else {
+            *key = Some(());
+            return Ok(());
+        };
+        // Rule 1: a member fired (do not stay registered with the others) or
+        // panicked (roll back): nothing stays registered.
+        *key = None;
+        self.withdraw_each(&mut panics);
+        // Rule 3.
+        panics.resume_unless_unwinding();
+        // A lower index that became ready meanwhile wins.
+        Err(self.check().unwrap_or(index))
     }
 
     fn unlisten(&self, _key: ()) -> bool {
@@ -141,7 +177,9 @@ impl ErasedKey for () {
     }
 }
 
-/// [`Member::listen`] for a primitive's [`Event`].
+/// [`Member::listen`] for a primitive's [`Event`]. `*key` is written back
+/// even if the event's `listen` unwinds (a waker's `clone` or `drop` panicked
+/// after the registration changed), so the set can withdraw what is there.
 pub(crate) fn listen_member<E: Event>(
     event: &E,
     key: &mut Option<MemberKey>,
@@ -150,10 +188,21 @@ pub(crate) fn listen_member<E: Event>(
 where
     E::Key: ErasedKey,
 {
-    let mut own = key.and_then(E::Key::restore);
-    let happened = event.listen(&mut own, waiter).is_err();
-    *key = own.map(ErasedKey::erase);
-    happened
+    /// Writes the event's key back into the member key when dropped.
+    struct WriteBack<'k, K: ErasedKey> {
+        own: Option<K>,
+        key: &'k mut Option<MemberKey>,
+    }
+    impl<K: ErasedKey> Drop for WriteBack<'_, K> {
+        fn drop(&mut self) {
+            *self.key = self.own.map(ErasedKey::erase);
+        }
+    }
+    let mut back = WriteBack {
+        own: key.and_then(E::Key::restore),
+        key,
+    };
+    event.listen(&mut back.own, waiter).is_err()
 }
 
 /// [`Member::unlisten`] for a primitive's [`Event`].

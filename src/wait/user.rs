@@ -44,10 +44,40 @@ impl FirstPanic {
         }
     }
 
+    /// Whether a panic was caught.
+    #[inline]
+    pub(crate) fn is_caught(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Re-raises the first caught panic, unless this thread is already
+    /// unwinding (user code run from a destructor during a panic): a second
+    /// panic would abort the process, so the caught one is dropped then.
+    pub(crate) fn resume_unless_unwinding(self) {
+        if crate::loom::thread::panicking() {
+            drop(self);
+        } else {
+            self.resume();
+        }
+    }
+
     /// Re-raises the first caught panic, if any.
     pub(crate) fn resume(self) {
         if let Some(payload) = self.0 {
             resume_unwind(payload);
         }
+    }
+}
+
+/// Runs one piece of user code that owes nothing after it (a single wake, a
+/// value's drop): directly, unless this thread is already unwinding, where
+/// its panic would abort the process; then the panic is caught and dropped.
+/// Costs one relaxed load of the global panic count when nothing panics.
+#[inline]
+pub(crate) fn run_user(f: impl FnOnce()) {
+    if crate::loom::thread::panicking() {
+        drop(catch_unwind(AssertUnwindSafe(f)));
+    } else {
+        f();
     }
 }

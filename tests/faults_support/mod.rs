@@ -98,6 +98,46 @@ pub fn catch<T>(f: impl FnOnce() -> T) -> thread::Result<T> {
 }
 
 // ---------------------------------------------------------------------------
+// User code that panics even while its thread is already unwinding
+// ---------------------------------------------------------------------------
+
+/// A waker whose wake panics even on a thread that is already unwinding
+/// (where [`Faults`] skip their injection), to check that the library, not
+/// the user, keeps that second panic from aborting.
+pub struct WakePanicsWhileUnwinding(pub AtomicUsize);
+
+impl std::task::Wake for WakePanicsWhileUnwinding {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        std::panic::panic_any(Injected("wake while unwinding"));
+    }
+}
+
+/// A value whose `Drop` panics even on a thread that is already unwinding.
+pub struct DropPanicsWhileUnwinding(pub Arc<AtomicUsize>);
+
+impl Drop for DropPanicsWhileUnwinding {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        std::panic::panic_any(Injected("value drop while unwinding"));
+    }
+}
+
+/// Drops `value` while this thread unwinds from a panic of its own; returns
+/// the name of the panic that reached the caller (which must be that one).
+pub fn drop_while_unwinding<V>(value: V) -> &'static str {
+    let unwound = catch(move || {
+        let _dropped_while_unwinding = value;
+        std::panic::panic_any(Injected("the unwinding panic"));
+    });
+    expect_injected(unwound, "a panic unwinding past a handle")
+}
+
+// ---------------------------------------------------------------------------
 // Values whose Drop counts, checks or panics
 // ---------------------------------------------------------------------------
 
@@ -192,6 +232,9 @@ pub struct Faults {
     panic_on_wake: AtomicUsize,
     panic_on_clone: AtomicUsize,
     panic_on_drop: AtomicUsize,
+    /// Clones (drops) that pass before an armed clone (drop) panic.
+    skip_clones: AtomicUsize,
+    skip_drops: AtomicUsize,
     hook: Mutex<Option<Hook>>,
 }
 
@@ -228,8 +271,23 @@ impl Faults {
         self
     }
 
+    /// The `skip + 1`-th clone from now panics, once (the clone at position
+    /// `skip` of a set that registers its members in order).
+    pub fn panic_on_clone_after(&self, skip: usize) -> &Self {
+        self.skip_clones.store(skip, Ordering::SeqCst);
+        self.panic_on_clone(1)
+    }
+
+    /// The `skip + 1`-th drop from now panics, once.
+    pub fn panic_on_drop_after(&self, skip: usize) -> &Self {
+        self.skip_drops.store(skip, Ordering::SeqCst);
+        self.panic_on_drop(1)
+    }
+
     /// No more injected panics (call before dropping the test's own waker).
     pub fn disarm(&self) {
+        self.skip_clones.store(0, Ordering::SeqCst);
+        self.skip_drops.store(0, Ordering::SeqCst);
         self.panic_on_wake.store(0, Ordering::SeqCst);
         self.panic_on_clone.store(0, Ordering::SeqCst);
         self.panic_on_drop.store(0, Ordering::SeqCst);
@@ -260,6 +318,12 @@ impl Faults {
     /// consumed by a wake).
     pub fn live(&self) -> usize {
         self.made.load(Ordering::SeqCst) - self.drops.load(Ordering::SeqCst)
+    }
+
+    /// Whether this clone (drop) is to panic: one is armed, and no skip is
+    /// left to pass first.
+    fn take_armed(armed: &AtomicUsize, skip: &AtomicUsize) -> bool {
+        armed.load(Ordering::SeqCst) > 0 && !Self::take_one(skip) && Self::take_one(armed)
     }
 
     fn take_one(counter: &AtomicUsize) -> bool {
@@ -295,7 +359,7 @@ unsafe fn faults<'a>(data: *const ()) -> &'a Faults {
 unsafe fn vt_clone(data: *const ()) -> RawWaker {
     // SAFETY: a live waker's data.
     let f = unsafe { faults(data) };
-    if Faults::take_one(&f.panic_on_clone) {
+    if Faults::take_armed(&f.panic_on_clone, &f.skip_clones) {
         inject("waker clone");
     }
     f.made.fetch_add(1, Ordering::SeqCst);
@@ -310,7 +374,7 @@ unsafe fn vt_wake(data: *const ()) {
     arc.drops.fetch_add(1, Ordering::SeqCst);
     arc.run_wake();
     let panic_wake = Faults::take_one(&arc.panic_on_wake);
-    let panic_drop = !panic_wake && Faults::take_one(&arc.panic_on_drop);
+    let panic_drop = !panic_wake && Faults::take_armed(&arc.panic_on_drop, &arc.skip_drops);
     drop(arc);
     if panic_wake {
         inject("waker wake");
@@ -332,7 +396,7 @@ unsafe fn vt_drop(data: *const ()) {
     // SAFETY: this waker's count.
     let arc = unsafe { Arc::from_raw(data.cast::<Faults>()) };
     arc.drops.fetch_add(1, Ordering::SeqCst);
-    let panic_drop = Faults::take_one(&arc.panic_on_drop);
+    let panic_drop = Faults::take_armed(&arc.panic_on_drop, &arc.skip_drops);
     drop(arc);
     if panic_drop {
         inject("waker drop");

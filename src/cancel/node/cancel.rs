@@ -140,7 +140,8 @@ impl Node {
             }
         }
         let (won, deferred) = Node::cancel_deferred(node, reason);
-        deferred.run().resume();
+        // Not while unwinding (a `DropGuard` dropped by a panic): dropped.
+        deferred.run().resume_unless_unwinding();
         won
     }
 

@@ -273,7 +273,7 @@ unsafe fn free(ptr: NonNull<Node>) {
     for inner in leftovers {
         panics.run(|| drop(inner));
     }
-    panics.resume();
+    panics.resume_unless_unwinding();
 }
 
 impl Node {
