@@ -745,3 +745,96 @@ impl<F: Future<Output = Result<(), ripcord::CancelledError>>> Future for Discard
         self.0.as_mut().poll(cx).map(|out| assert!(out.is_err()))
     }
 }
+
+// ---------------------------------------------------------------------------
+// 4. User code that ends a guard's work: a value's `Drop`, an error's
+//    `Display`, a drain waker replaced by another task's
+// ---------------------------------------------------------------------------
+
+/// A tracked future whose `Drop` panics: dropping the `Tracked` still
+/// releases its guard (recorded as a panic, as for any guard dropped by a
+/// panicking thread), the panic reaches the code that dropped it, and the
+/// shutdown drains. Fails if the guard's release were skipped by the unwind.
+#[test]
+fn a_tracked_future_whose_drop_panics_still_releases_its_guard() {
+    isolated(|| {
+        within("tracked future's drop panics", || {
+            let shutdown = Shutdown::new();
+            let drops = Arc::new(AtomicUsize::new(0));
+            let bomb = Bomb::armed(&drops, "tracked future drop");
+            let tracked = shutdown
+                .track(async move {
+                    let _bomb = &bomb;
+                    std::future::pending::<()>().await;
+                })
+                .unwrap();
+            let mut tracked = Box::pin(tracked);
+            let (_, waker) = CountingWaker::new();
+            assert!(poll_with(tracked.as_mut(), &waker).is_pending());
+            expect_injected(catch(move || drop(tracked)), "dropping the tracked future");
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            assert_eq!(shutdown.active_guards(), 0, "the guard was not released");
+            shutdown.trigger();
+            assert!(shutdown.is_drained() && shutdown.report().is_drained());
+        })
+    });
+}
+
+struct PanickingDisplay;
+
+impl std::fmt::Display for PanickingDisplay {
+    fn fmt(&self, _f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        inject("error display");
+        Ok(())
+    }
+}
+
+/// `guard.fail(err)` with an error whose `Display` panics: the panic reaches
+/// the caller, the guard is still released and the failure recorded (as a
+/// panic while holding the guard), and the shutdown drains. Fails if the
+/// guard leaked or the failure were lost.
+#[test]
+fn a_failure_whose_display_panics_still_releases_the_guard_and_is_recorded() {
+    isolated(|| {
+        within("error display panics", || {
+            let shutdown = Shutdown::new();
+            let guard = shutdown.guard_named("job").unwrap();
+            expect_injected(catch(move || guard.fail(PanickingDisplay)), "fail()");
+            assert_eq!(shutdown.active_guards(), 0, "the guard was not released");
+            let report = shutdown.report();
+            assert_eq!(report.failures().len(), 1, "{report}");
+            assert_eq!(report.failures()[0].name(), Some("job"));
+            // The default policy shut everything down on the failure.
+            assert!(shutdown.is_triggered() && shutdown.is_drained());
+        })
+    });
+}
+
+/// A `drained()` future polled again by another task: the old waker's
+/// `drop` panics as it is replaced. The new registration is complete (the
+/// drain wakes the new task, not the old one), the panic reaches the poller,
+/// and nothing is left registered once the drain is over.
+#[test]
+fn a_replaced_drain_waker_whose_drop_panics_leaves_the_new_one_registered() {
+    isolated(|| {
+        within("replaced drain waker", || {
+            let shutdown = Shutdown::new();
+            let guard = shutdown.guard().unwrap();
+            let (old, new) = (Faults::new(), Faults::new());
+            let (old_waker, new_waker) = (old.waker(), new.waker());
+            let mut drain = Box::pin(shutdown.drained());
+            assert!(poll_with(drain.as_mut(), &old_waker).is_pending());
+            old.panic_on_drop(1);
+            expect_injected(catch(|| poll_with(drain.as_mut(), &new_waker)), "re-poll");
+            old.disarm();
+            assert_eq!(old.live(), 1, "the old waker's clone is gone");
+            shutdown.trigger();
+            drop(guard);
+            assert_eq!(new.wakes(), 1, "the new task was woken");
+            assert_eq!(old.wakes(), 0, "the old task was not");
+            assert_eq!(poll_with(drain.as_mut(), &new_waker), Poll::Ready(()));
+            drop((drain, old_waker, new_waker));
+            assert_eq!(old.live() + new.live(), 0);
+        })
+    });
+}

@@ -188,3 +188,44 @@ fn a_phase_dependency_firing_racing_a_trigger_starts_the_phase_once_after_it() {
         root.wait();
     });
 }
+
+/// The drained window (issue 20, defect 4): the last guard's drop moves the
+/// state word to drained, then reports it to the tree under the tree's lock.
+/// A reader between the two steps must not see them disagree: whenever
+/// `is_drained()` said yes, the report that follows says drained too.
+#[test]
+fn the_report_agrees_with_is_drained_in_every_interleaving() {
+    model(|| {
+        let shutdown = Shutdown::new();
+        let guard = shutdown.guard().unwrap();
+        shutdown.trigger();
+        let dropper = thread::spawn(move || drop(guard));
+        let drained = shutdown.is_drained();
+        let report = shutdown.report();
+        assert!(!drained || report.is_drained(), "{report}");
+        // And the other way round: a report that says drained is final.
+        if report.is_drained() {
+            assert!(shutdown.is_drained());
+        }
+        dropper.join().unwrap();
+        assert!(shutdown.report().is_drained());
+    });
+}
+
+/// The same window one level up: the child's drain releases its hold on the
+/// root (I3) under the tree lock, while the root is asked.
+#[test]
+fn a_parents_report_agrees_with_its_is_drained_in_every_interleaving() {
+    bounded_model(|| {
+        let root = Shutdown::new();
+        let child = root.child("conn");
+        let guard = child.guard().unwrap();
+        root.trigger();
+        let dropper = thread::spawn(move || drop(guard));
+        let drained = root.is_drained();
+        let report = root.report();
+        assert!(!drained || report.is_drained(), "{report}");
+        dropper.join().unwrap();
+        assert!(child.is_drained() && root.report().is_drained());
+    });
+}

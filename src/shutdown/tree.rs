@@ -10,8 +10,15 @@
 //! - **I1** Every [`Node`] lives under the tree lock. A node's `started_at`
 //!   is set, under the lock, in the same step that sets the subsystem's
 //!   `TRIGGERED` bit ([`Count::start`]); its `drained_at` is set, under the
-//!   lock, by the report ([`TreeState::drained`]) that follows the one
-//!   transition of the state word into drained.
+//!   lock, by the first tree operation that sees the state word drained:
+//!   the report of the one transition into drained ([`TreeState::drained`]),
+//!   or, if a reader gets there first, that reader ([`TreeState::sync`]).
+//!   Every tree operation that reads a node's drain state syncs it first, so
+//!   once the word says drained ([`Shutdown::is_drained`], `wait`, `drained`,
+//!   `Select::drained`), the tree does too (`report`, `is_forced`): nothing
+//!   can observe the window between the two steps.
+//!
+//!   [`Shutdown::is_drained`]: super::Shutdown::is_drained
 //! - **I2** No user code runs and no `Arc<Subsystem>` is dropped while the lock is
 //!   held: wakers, token callbacks, tracing subscribers, timers to arm and
 //!   strong references are collected in [`Effects`] and handled after
@@ -27,11 +34,15 @@
 //!   nodes that wait on it, so no start is lost. A force starts it anyway.
 //! - **I5** Indices in `children`, `deps` and `dependents` always name live
 //!   slab entries: a node whose subsystem is gone is removed together with
-//!   every index naming it, unless a report must still show it (it was
-//!   forced, or it started while its parent was shutting down too: a
-//!   tree-wide shutdown's report lists every subsystem that took part), in
-//!   which case it stays as a tombstone. So nodes of subsystems that end
-//!   while the service runs (a finished connection) do not accumulate.
+//!   every index naming it, unless a report must still show it: it started
+//!   while its parent was shutting down too (a tree-wide shutdown's report
+//!   lists every subsystem that took part). Then it stays as a *tombstone*,
+//!   owned by its parent's node: when that node is removed, its whole
+//!   subtree (tombstones only: a live child keeps its parent alive) goes with
+//!   it. Nothing else keeps a tombstone, so every node is reachable from a
+//!   live subsystem, and nodes of subsystems that end while the service runs
+//!   (a finished, abandoned or forced connection, with its requests) do not
+//!   accumulate.
 //! - **I6** Lock order: the tree lock, then a subsystem's registry lock;
 //!   never the reverse.
 //! - **I7** The phase graph has no cycle: `after` refuses an order under
@@ -135,7 +146,8 @@ impl Drop for Subsystem {
             .cancel_deferred(CancelReason::custom("subsystem dropped"));
         // The tree releases its hold on the parent and frees its node (I5).
         self.tree.gone(self.id, self.is_forced());
-        resume(deferred.run());
+        // Not while unwinding (a guard dropped by a panic).
+        deferred.run().resume_unless_unwinding();
     }
 }
 
@@ -208,16 +220,6 @@ impl Effects {
     }
 }
 
-/// Rethrows the first panic of user code, unless this thread is already
-/// unwinding (a guard dropped by a panic): a second panic would abort.
-fn resume(panics: FirstPanic) {
-    if crate::loom::thread::panicking() {
-        drop(panics);
-    } else {
-        panics.resume();
-    }
-}
-
 impl Tree {
     /// A new tree with its root subsystem.
     pub(super) fn new_root() -> Arc<Subsystem> {
@@ -255,7 +257,7 @@ impl Tree {
             let mut state = self.lock();
             f(&mut state, &mut fx)
         };
-        resume(fx.run());
+        fx.run().resume_unless_unwinding();
         out
     }
 
@@ -326,7 +328,7 @@ impl Tree {
             if state.nodes.get(id).is_none() {
                 return;
             }
-            state.sync_forced(id, sub);
+            state.sync(id, sub, fx);
             let node = state.node_mut(id);
             if node.drained_at.is_some() || std::mem::replace(&mut node.force_hooked, true) {
                 return;
@@ -381,14 +383,15 @@ impl Tree {
     /// A guard of `sub` is about to be released after `sub`'s hard token was
     /// cancelled: records the force now, while what it cut off still counts.
     pub(super) fn note_forced(&self, sub: &Subsystem) {
-        self.lock().sync_forced(sub.id, sub);
+        self.with(|state, fx| state.sync(sub.id, sub, fx));
     }
 
     /// Whether `sub` was forced before it was drained.
     pub(super) fn is_forced(&self, sub: &Subsystem) -> bool {
-        let mut state = self.lock();
-        state.sync_forced(sub.id, sub);
-        state.node(sub.id).forced_at.is_some()
+        self.with(|state, fx| {
+            state.sync(sub.id, sub, fx);
+            state.node(sub.id).forced_at.is_some()
+        })
     }
 
     /// Records a failure of work in `id` and applies its policy.
@@ -584,7 +587,13 @@ impl TreeState {
 
     /// `id`'s state word reached drained (I1): wakes its waiters, releases its
     /// hold on the parent (I3), retries its dependents (I4).
+    ///
+    /// Idempotent (I1): the transition's own report finds the drain already
+    /// recorded if a reader synced it first.
     fn drained(&mut self, id: usize, fx: &mut Effects) {
+        if self.node(id).drained_at.is_some() {
+            return;
+        }
         let inner = self.node(id).inner.upgrade();
         if let Some(inner) = &inner {
             self.sync_forced(id, inner);
@@ -654,28 +663,45 @@ impl TreeState {
             node.dependents.clear();
         }
         // A report of a tree-wide shutdown shows every subsystem that took
-        // part (or was forced); one that never started, or was shut down on
-        // its own while its parent runs (a finished connection), leaves.
+        // part; one that never started, or was shut down on its own while its
+        // parent runs (a finished connection, forced or not), leaves.
         let node = self.node(id);
         let took_part = node.started_at.is_some()
             && node
                 .parent
                 .is_none_or(|parent| self.node(parent).started_at.is_some());
-        if node.forced_at.is_none() && !took_part {
-            // I5: out of the slab, with every index naming it.
-            for &child in &children {
-                self.node_mut(child).parent = None;
-            }
+        if !took_part {
             if let Some(parent) = parent {
                 self.node_mut(parent).children.retain(|&c| c != id);
             }
-            self.nodes.remove(id);
+            self.remove_subtree(id);
+        } else {
+            for child in children {
+                self.try_start(child, fx);
+            }
         }
         for dependent in dependents {
             self.try_start(dependent, fx);
         }
-        for child in children {
-            self.try_start(child, fx);
+    }
+
+    /// I5: takes `id` and the tombstones it owns out of the slab (its parent
+    /// no longer names it). Every node below a gone node is gone too (a live
+    /// child keeps its parent alive), and a gone node's `deps` and
+    /// `dependents` were cleared when it went, so no other index names
+    /// them. A work list, not recursion: a deep chain costs no stack.
+    fn remove_subtree(&mut self, id: usize) {
+        let mut doomed = vec![id];
+        while let Some(next) = doomed.pop() {
+            let node = self
+                .nodes
+                .remove(next)
+                .expect("shutdown tree: dangling node index");
+            debug_assert!(
+                node.gone,
+                "shutdown tree: a live subsystem below a gone one"
+            );
+            doomed.extend(node.children);
         }
     }
 
@@ -710,6 +736,19 @@ impl TreeState {
             }
         }
         false
+    }
+
+    /// Brings `id`'s node up to date with what its subsystem's words already
+    /// say, before anything reads it: a drain the state word shows but the
+    /// releaser has not reported yet (I1), then a force the hard token shows
+    /// but the hook has not reported yet.
+    fn sync(&mut self, id: usize, sub: &Subsystem, fx: &mut Effects) {
+        if sub.is_drained() {
+            // (`is_drained` acquires: the work done under the last guard
+            // happens before whatever reads the node next.)
+            self.drained(id, fx);
+        }
+        self.sync_forced(id, sub);
     }
 
     /// Records a force that `sub`'s hard token shows but the hook has not
@@ -762,11 +801,16 @@ impl TreeState {
         let now = Instant::now();
         let root_path = self.node(id).path.clone();
         let mut subsystems = Vec::new();
-        for next in self.subtree(id) {
+        let subtree = self.subtree(id);
+        // One pass first: syncing a child's drain may drain its parent, which
+        // the report lists before it (I1).
+        for &next in &subtree {
             if let Some(inner) = self.node(next).inner.upgrade() {
-                self.sync_forced(next, &inner);
+                self.sync(next, &inner, fx);
                 fx.keep.push(inner);
             }
+        }
+        for next in subtree {
             let node = self.node(next);
             let (stragglers, unnamed) = match node.inner.upgrade() {
                 Some(inner) => {
