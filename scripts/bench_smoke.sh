@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export RIPCORD_BENCH_QUICK=1
 started=$SECONDS
-cargo bench -p ripcord-bench --bench oneshot --bench tokens --bench report --bench memory
+cargo bench -p ripcord-bench --bench oneshot --bench tokens --bench report --bench memory --bench churn
 echo "bench smoke run finished in $((SECONDS - started)) s (including the build)"

@@ -321,16 +321,7 @@ fn promise_table(rows: Vec<PromiseRow>) -> String {
 }
 
 fn main() {
-    let mut out_dir = std::env::var("RIPCORD_BENCH_OUT")
-        .ok()
-        .filter(|s| !s.is_empty());
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--out" {
-            out_dir = args.next();
-        }
-    }
-    let out_dir = out_dir.map(support::out_dir);
+    let out_dir = support::out_dir_from_args();
     let mut rows = for_each_peer!(rows_u64());
     rows.extend(for_each_peer!(rows_array()));
 

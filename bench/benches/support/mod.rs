@@ -88,6 +88,45 @@ pub fn out_dir(dir: String) -> String {
     root.join(path).to_string_lossy().into_owned()
 }
 
+/// The output folder of a benchmark that takes no other arguments: `--out
+/// DIR`, else `RIPCORD_BENCH_OUT`, resolved by [`out_dir`]; `None` if neither.
+pub fn out_dir_from_args() -> Option<String> {
+    let mut dir = std::env::var("RIPCORD_BENCH_OUT")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--out" {
+            dir = args.next();
+        }
+    }
+    dir.map(out_dir)
+}
+
+/// The current time, UTC, as `YYYY-MM-DD HH:MM UTC` (for the date line of
+/// the generated tables).
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
 /// A runner that calls `op` in a monomorphic loop (no dynamic call per iteration).
 pub fn timed<F: FnMut() + 'static>(mut op: F) -> Option<Runner> {
     Some(Box::new(move |iters| {
