@@ -9,7 +9,9 @@
 //!    reaches everything;
 //! 4. every integration test file is picked up by a checker: `loom_*` by the
 //!    loom step, everything else by `scripts/miri.sh`; `*_stress` and
-//!    `faults_*` also by `scripts/asan.sh`.
+//!    `faults_*` also by `scripts/asan.sh`;
+//! 5. every clause of README's "Panics and re-entrancy" contract names the
+//!    test that pins it, and that test exists.
 #![cfg(not(miri))] // reads the source tree; Miri isolates the file system
 
 use std::fs;
@@ -363,4 +365,48 @@ fn no_import_cycles_between_files_or_modules() {
             }
         }
     }
+}
+
+/// Rule 5: README's "Panics and re-entrancy" section lists, per primitive,
+/// each clause with the test that pins it as `` `tests/FILE.rs::name` ``;
+/// every such test exists (a `fn name(` in that file), and every primitive
+/// has clauses.
+#[test]
+fn every_panic_contract_clause_names_a_test_that_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Ok(readme) = fs::read_to_string(root.join("README.md")) else {
+        eprintln!("skipped: no README.md");
+        return;
+    };
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Panics and re-entrancy"))
+        .expect("README has a \"Panics and re-entrancy\" section");
+    let mut pinned = 0;
+    let mut missing = Vec::new();
+    for primitive in ["Oneshot", "Tokens", "Promises", "Select", "Shutdown"] {
+        let table = section
+            .split("\n### ")
+            .find(|s| s.starts_with(primitive))
+            .unwrap_or_else(|| panic!("no contract for {primitive}"));
+        let rows: Vec<&str> = table.lines().filter(|l| l.contains("`tests/")).collect();
+        assert!(rows.len() >= 3, "{primitive}: too few clauses");
+        for row in rows {
+            for cite in row.split("`tests/").skip(1) {
+                let cite = cite.split('`').next().unwrap();
+                let (file, name) = cite.split_once("::").expect("FILE.rs::name");
+                let text = fs::read_to_string(root.join("tests").join(file))
+                    .unwrap_or_else(|_| panic!("{primitive}: no tests/{file}"));
+                pinned += 1;
+                if !text.contains(&format!("fn {name}(")) {
+                    missing.push(format!("tests/{file}::{name}"));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "clauses cite missing tests: {missing:?}"
+    );
+    assert!(pinned >= 25, "only {pinned} clauses are pinned");
 }
